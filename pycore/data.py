@@ -1,6 +1,8 @@
 """Datasets: IDX files (MNIST's format), random crops, a validation split, seeded batches."""
 import gzip
 import io
+import math
+import zlib
 
 import numpy as np
 
@@ -26,7 +28,7 @@ def read_idx(source, name='IDX data'):
     if data[:2] == b'\x1f\x8b':
         try:
             data = gzip.GzipFile(fileobj=io.BytesIO(data)).read()
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, zlib.error) as e:
             raise PycoreError(f'{name} looks gzip-compressed but cannot be decompressed: {e}') from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES or data[3] == 0:
         raise PycoreError(f'{name} is not an IDX file: it should start with 0x00 0x00, a type byte '
@@ -36,7 +38,7 @@ def read_idx(source, name='IDX data'):
     if len(data) < header:
         raise PycoreError(f'{name} is truncated: its header needs {header} bytes, the file has {len(data)}')
     shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim))
-    expected = header + int(np.prod(shape)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize   # math.prod: no int64 overflow
     if len(data) != expected:
         raise PycoreError(f'{name} has {len(data)} bytes but its header {shape} of {dtype.name} '
                           f'needs {expected}: the file is truncated or corrupt')
@@ -87,7 +89,8 @@ def test_offsets(H, size, count=4):
     m = H - size
     c = m // 2
     spots = [(c, c), (0, 0), (m, m), (0, m), (m, 0)]
-    spots += [(dy, dx) for dy in range(m + 1) for dx in range(m + 1) if (dy, dx) not in spots]
+    spots += [(dy, dx) for dy in range(m + 1) for dx in range(m + 1)]
+    spots = list(dict.fromkeys(spots))   # for m < 2 the centre is also a corner
     return spots[:max(1, min(count, len(spots)))]
 
 

@@ -65,6 +65,10 @@ def from_json(text):
         net = Net.from_spec(doc['spec'], seed=doc['seed'], dtype=np.dtype(doc['dtype']))
         for p in doc['params']:
             _assign(net, p['layer'], p['name'], _dec(p['array'], f'layer {p["layer"]} {p["name"]}'))
+        saved = {(int(p['layer']), p['name']) for p in doc['params']}
+        missing = [(i, k) for i, layer in enumerate(net.layers) for k in layer.params if (i, k) not in saved]
+        if missing:
+            raise PycoreError(f'the saved run has no weights for layer {missing[0][0]} {missing[0][1]!r}')
         if doc.get('rng') is not None:
             _set_rng_state(net, doc['rng'])
         trainer = None
@@ -76,9 +80,17 @@ def from_json(text):
                 where = f'trainer buffer of layer {st["layer"]} {st["name"]}'
                 if st['name'] not in net.layers[st['layer']].params:
                     raise PycoreError(f'{where}: the net has no such parameter')
-                trainer.state[(st['layer'], st['name'])] = {
-                    k: (_dec(v, where) if isinstance(v, dict) else int(v)) for k, v in st['buffers'].items()}
-    except (KeyError, TypeError, IndexError, AttributeError) as e:
+                param = net.layers[st['layer']].params[st['name']]
+                buffers = {k: (_dec(v, where) if isinstance(v, dict) else int(v))
+                           for k, v in st['buffers'].items()}
+                for k, v in buffers.items():
+                    if isinstance(v, np.ndarray) and v.shape != param.shape:
+                        raise PycoreError(f'{where}: buffer {k!r} has shape {v.shape}, '
+                                          f'the parameter {param.shape}')
+                trainer.state[(st['layer'], st['name'])] = buffers
+    except PycoreError:
+        raise
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
         raise PycoreError(f'the saved run is incomplete or malformed: {type(e).__name__} {e}') from None
     return net, trainer, doc.get('extra')
 
@@ -119,7 +131,10 @@ def from_convnetjs(source):
 
     ConvNetJS stores volumes x-fastest then depth as ((W*y)+x)*depth+d; they are reordered to NCHW.
     """
-    doc = json.loads(source) if isinstance(source, (str, bytes)) else source
+    try:
+        doc = json.loads(source) if isinstance(source, (str, bytes)) else source
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise PycoreError(f'the ConvNetJS snapshot is not valid JSON: {e}') from None
     if not isinstance(doc, dict) or not isinstance(doc.get('layers'), list):
         raise PycoreError('not a ConvNetJS snapshot: expected an object with a "layers" list')
     L = doc['layers']

@@ -49,17 +49,23 @@ class Trainer:
 
     def __init__(self, net, **options):
         self.net = net
-        self.options = TrainerOptions(**options)
         self.state = {}      # (layer index, param name) -> the update rule's buffers
         self.steps = 0       # parameter updates done
         self.examples = 0    # training examples seen
+        self.options = TrainerOptions()
+        self.set(**options)  # PycoreError, not TypeError, for an unknown option
 
     def set(self, **changes):
-        """Change hyper-parameters between steps; buffers and counters are kept."""
+        """Change hyper-parameters between steps; buffers and counters are kept, except that a
+        different update rule starts with fresh buffers (sgd's 'gsum' is a velocity, adagrad's a
+        sum of squares)."""
+        old = self.options
         try:
-            self.options = dataclasses.replace(self.options, **changes)
+            self.options = dataclasses.replace(old, **changes)
         except TypeError as e:
             raise PycoreError(f'unknown trainer option: {e}') from None
+        if RULES[self.options.method] is not RULES[old.method]:
+            self.state = {}
 
     def params(self):
         """Yield (key, layer, name) for every parameter of the net."""

@@ -1,0 +1,221 @@
+"""End-to-end: build the site, serve it on localhost, and drive the page in headless Chromium."""
+import json
+import threading
+import time
+from functools import partial
+from urllib.parse import urlsplit
+
+import pytest
+
+import build
+
+from browser import launch
+
+playwright_api = pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
+
+BOOT_S = 90          # Pyodide + NumPy + first data chunk, with room for a loaded machine
+
+
+@pytest.fixture(scope='session')
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp('site') / 'dist'
+    build.build(out, log=lambda *a: None)
+    return out
+
+
+class FaultyHandler(build.Handler):
+    """The real handler, plus faults a test can inject per path."""
+    faults = {}
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        path = urlsplit(self.path).path
+        fault = self.faults.get(path)
+        if fault == 'missing':
+            self.send_error(404, 'File not found')
+            return
+        if fault == 'hang':
+            time.sleep(60)
+            return
+        if isinstance(fault, bytes):
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Length', str(len(fault)))
+            self.end_headers()
+            self.wfile.write(fault)
+            return
+        super().do_GET()
+
+    def guess_type(self, path):
+        if self.faults.get('wasm-mime') and path.endswith('.wasm'):
+            return self.faults['wasm-mime']
+        return super().guess_type(path)
+
+
+@pytest.fixture
+def serve(site):
+    servers = []
+
+    def start(faults=None):
+        handler = type('Handler', (FaultyHandler,), {'faults': dict(faults or {})})
+        server = build.http.server.ThreadingHTTPServer(('127.0.0.1', 0), partial(handler, directory=str(site)))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f'http://127.0.0.1:{server.server_address[1]}/'
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+@pytest.fixture(scope='session')
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+class Watched:
+    """A page plus everything that went wrong on it: console errors, uncaught exceptions and
+    requests to any host other than the local server."""
+
+    def __init__(self, browser, base):
+        self.context = browser.new_context(viewport={'width': 1280, 'height': 800})
+        self.page = self.context.new_page()
+        self.errors, self.foreign, self.requests = [], [], []
+        host = urlsplit(base).netloc
+        self.page.on('console', lambda m: m.type == 'error' and self.errors.append(m.text))
+        self.page.on('pageerror', lambda e: self.errors.append(str(e)))
+
+        def on_request(r):
+            self.requests.append(r.url)
+            if urlsplit(r.url).scheme not in ('data', 'blob') and urlsplit(r.url).netloc != host:
+                self.foreign.append(r.url)
+        self.context.on('request', on_request)
+        self.page.on('worker', lambda w: w.on('console', lambda m: m.type == 'error' and self.errors.append(m.text)))
+
+    def stat(self, name):
+        return self.page.text_content(f'[data-stat="{name}"]')
+
+    def number(self, name):
+        text = self.stat(name).replace(',', '')
+        return None if text == '—' else float(text)
+
+    def state(self):
+        return self.page.get_attribute('html', 'data-state')
+
+    def wait_state(self, state, timeout_s):
+        self.page.wait_for_selector(f'html[data-state="{state}"]', timeout=timeout_s * 1000)
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    pages = []
+
+    def go(url):
+        w = Watched(browser, url)
+        pages.append(w)
+        w.page.goto(url)
+        return w
+    yield go
+    for w in pages:
+        w.close()
+
+
+def wait_until(predicate, timeout_s, what):
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
+
+
+def test_trains_and_learns(serve, open_page):
+    url = serve()
+    w = open_page(url)
+    t0 = time.monotonic()
+    w.wait_state('training', BOOT_S)
+    started = time.monotonic() - t0
+    first = wait_until(lambda: w.number('examples'), 20, 'the examples counter')
+    wait_until(lambda: w.number('examples') > first + 500, 30, 'the examples counter to rise')
+    # Chance is 10%: a clear rise shows the network really learns in the page.
+    wait_until(lambda: (w.number('test-accuracy') or 0) > 60, 120, 'test accuracy above 60%')
+    for name in ('fwd-ms', 'bwd-ms', 'loss', 'l2-loss', 'train-accuracy', 'validation-accuracy'):
+        assert w.number(name) is not None and w.number(name) >= 0, name
+    assert 0 < w.number('loss') < 2.3
+    # Every activation map of the first conv layer shows structure (is not one flat colour).
+    wait_until(lambda: w.page.evaluate('''() => {
+        const maps = [...document.querySelectorAll('.layer[data-type="conv"] canvas[data-map="activations"]')];
+        return maps.length === 8 + 16 && maps.every((c) => {
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let lo = 255, hi = 0;
+            for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
+            return hi - lo > 50;
+        });
+    }'''), 10, 'drawn activation maps')
+    layer_titles = w.page.locator('.layer h3').all_text_contents()
+    assert layer_titles[:2] == ['input · 1×24×24', 'conv · 8×24×24']
+    assert 'parameters: 8x5x5x1+8 = 208' in w.page.text_content('.layer[data-type="conv"]')
+    assert w.errors == []
+    assert w.foreign == []
+    assert any('/data/mnist/train-00.bin.gz' in r for r in w.requests), 'worker requests are not observed'
+    print(f'training started {started:.1f} s after navigation')
+
+
+def test_pause_and_resume(serve, open_page):
+    w = open_page(serve())
+    w.wait_state('training', BOOT_S)
+    wait_until(lambda: w.number('examples'), 20, 'the examples counter')
+    w.page.click('#pause')
+    w.wait_state('paused', 5)
+    assert w.page.text_content('#pause') == 'Resume'
+    time.sleep(0.5)                                   # let the last slice finish reporting
+    frozen = w.number('examples')
+    time.sleep(2)
+    assert w.number('examples') == frozen
+    w.page.click('#pause')
+    w.wait_state('training', 5)
+    wait_until(lambda: w.number('examples') > frozen, 10, 'the counter to restart')
+    assert w.errors == []
+
+
+def error_text(w):
+    return w.page.text_content('#error-message')
+
+
+def test_missing_file_is_reported(serve, open_page):
+    w = open_page(serve({'/py/pycore.zip': 'missing'}))
+    w.wait_state('error', BOOT_S)
+    assert 'could not download pycore.zip: the server answered HTTP 404' in error_text(w)
+    assert w.page.is_visible('#error')
+
+
+def test_wasm_with_wrong_mime_type_is_reported(serve, open_page):
+    w = open_page(serve({'wasm-mime': 'text/plain'}))
+    w.wait_state('error', 30)
+    assert 'pyodide.asm.wasm was served as "text/plain"' in error_text(w)
+    assert 'application/wasm' in error_text(w)
+
+
+def test_python_exception_is_reported(site, serve, open_page):
+    manifest = json.loads((site / 'data' / 'manifest.json').read_text())
+    manifest['datasets']['mnist']['train'][0]['count'] += 1      # the chunk no longer matches
+    w = open_page(serve({'/data/manifest.json': json.dumps(manifest).encode()}))
+    w.wait_state('error', BOOT_S)
+    assert 'the data could not be loaded' in error_text(w)
+    assert 'a data chunk has' in w.page.text_content('#error-detail')
+
+
+def test_stalled_loading_is_reported(serve, open_page):
+    w = open_page(serve({'/data/manifest.json': 'hang'}) + '?stall=15')
+    w.wait_state('error', BOOT_S)
+    assert 'loading stalled: nothing happened for 15 s while reading the data manifest' in error_text(w)
