@@ -16,8 +16,19 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import jinja2
-import numpy as np
+try:
+    import jinja2
+    import numpy as np
+except ImportError as missing:
+    if __name__ != "__main__":
+        raise
+    # A fresh machine: `python build.py serve` installs its two dependencies, then carries on.
+    print(f"build.py: installing the missing {missing.name} (numpy, jinja2) with pip", flush=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "numpy>=1.26", "jinja2>=3.1"], check=True)
+    import importlib
+    importlib.invalidate_caches()
+    import jinja2
+    import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 GENERATOR = "live-cnn build.py"

@@ -1,0 +1,58 @@
+"""Run the whole test suite, installing what it needs first: `python tests/run.py [pytest args]`.
+
+Installs missing Python packages (from pyproject.toml) with pip, and a test browser: Debian's
+Chromium through apt-get when running as root on Debian, else Playwright's own Chromium.
+"""
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = {'numpy': 'numpy', 'jinja2': 'jinja2', 'pytest': 'pytest', 'playwright': 'playwright', 'torch': 'torch'}
+
+
+def say(text):
+    print(f'[tests/run.py] {text}', flush=True)
+
+
+def python_packages():
+    project = tomllib.loads((ROOT / 'pyproject.toml').read_text())['project']
+    wanted = project['dependencies'] + project['optional-dependencies']['test']
+    missing = [req for req in wanted if importlib.util.find_spec(MODULES[_name(req)]) is None]
+    if missing:
+        say(f'installing {" ".join(missing)}')
+        subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet', *missing], check=True)
+
+
+def _name(req):
+    for sep in '=<>!~[ ':
+        req = req.split(sep)[0]
+    return req.lower()
+
+
+def browser():
+    sys.path.insert(0, str(ROOT / 'tests'))
+    from browser import chromium_path
+    if chromium_path():
+        return
+    if shutil.which('apt-get') and os.geteuid() == 0:
+        say('installing Chromium with apt-get')
+        subprocess.run(['apt-get', 'update', '-q'], check=True)
+        subprocess.run(['apt-get', 'install', '-y', '-q', 'chromium'], check=True)
+        return
+    say("installing Playwright's Chromium")
+    subprocess.run([sys.executable, '-m', 'playwright', 'install', 'chromium'], check=True)
+
+
+def main():
+    python_packages()
+    browser()
+    return subprocess.run([sys.executable, '-m', 'pytest', *sys.argv[1:]], cwd=ROOT).returncode
+
+
+if __name__ == '__main__':
+    sys.exit(main())
