@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from pycore import Net, PycoreError, Trainer, TrainerOptions, from_json, to_json
+from pycore import Net, PycoreError, Trainer, TrainerOptions, from_convnetjs, from_json, to_json
 
 SPEC = [{'type': 'input', 'out_sx': 8, 'out_sy': 8, 'out_depth': 1},
         {'type': 'conv', 'sx': 3, 'filters': 3, 'stride': 1, 'pad': 1, 'activation': 'relu'},
@@ -163,7 +163,8 @@ def _truncate_data(n):
 
 
 @pytest.mark.parametrize('edit, fragment', [
-    (_set(conv_w, 'shape', [3, 1, 9]), r'layer 1 w: saved shape \(3, 1, 9\) does not match the net\'s \(3, 1, 3, 3\)'),
+    (_set(conv_w, 'shape', [3, 1, 9]),
+     r"layer 1 w: saved shape \(3, 1, 9\) does not match the net's \(3, 1, 3, 3\)"),
     (_set(conv_w, 'shape', [3, 1, 3, 4]), r'layer 1 w: not a valid stored array'),
     (_truncate_data(3), r'layer 1 w: not a valid stored array'),           # bad base64 padding
     (_truncate_data(4), r'layer 1 w: not a valid stored array'),           # valid base64, too few bytes
@@ -174,7 +175,8 @@ def _truncate_data(n):
     (lambda d: d['params'][0].update(layer=0), r'layer 0 parameter \'w\', which this net lacks'),
     (lambda d: d.pop('params'), r'incomplete or malformed: KeyError'),
     (lambda d: d.pop('spec'), r'incomplete or malformed: KeyError'),
-    (lambda d: d['spec'][1].update(filters=4), r"layer 1 w: saved shape \(3, 1, 3, 3\) does not match the net's \(4"),
+    (lambda d: d['spec'][1].update(filters=4),
+     r"layer 1 w: saved shape \(3, 1, 3, 3\) does not match the net's \(4"),
     (lambda d: d['spec'][1].update(type='convolution'), r'unknown layer type "convolution"'),
     (lambda d: d.update(seed='x'), 'incomplete or malformed'),
     (lambda d: d.update(dtype='float1'), 'incomplete or malformed'),
@@ -276,3 +278,21 @@ def test_options_defaults():
     o = TrainerOptions()
     assert (o.method, o.learning_rate, o.momentum, o.batch_size, o.l1_decay, o.l2_decay, o.ro,
             o.beta1, o.beta2) == ('sgd', 0.01, 0.9, 1, 0.0, 0.0, 0.95, 0.9, 0.999)
+
+
+INPUT = {'layer_type': 'input', 'out_sx': 4, 'out_sy': 4, 'out_depth': 1}
+
+
+@pytest.mark.parametrize('source, fragment', [
+    ('{"layers": [', 'ConvNetJS snapshot is not valid JSON'),
+    ('[]', 'not a ConvNetJS snapshot: expected an object with a "layers" list'),
+    ({'format': 'pycore-run'}, 'not a ConvNetJS snapshot'),
+    ({'layers': [INPUT, {'layer_type': 'lrn'}]}, "ConvNetJS layer 1 has type 'lrn'"),
+    ({'layers': [{'layer_type': 'input'}]}, 'incomplete or malformed: KeyError'),
+    ({'layers': [INPUT, {'layer_type': 'fc', 'out_depth': 2, 'l1_decay_mul': 0, 'l2_decay_mul': 1,
+                         'filters': [{'w': [0.0] * 16}] * 2, 'biases': {'w': [0.0] * 3}},
+                 {'layer_type': 'softmax', 'out_depth': 2}]}, 'weights of shape'),
+])
+def test_from_convnetjs_errors(source, fragment):
+    with pytest.raises(PycoreError, match=fragment):
+        from_convnetjs(source)

@@ -70,7 +70,8 @@ class Session:
         self.train_acc = Window(self.TRAIN_WINDOW)
         self.val_acc = Window(self.VALIDATION_WINDOW)
         self.test_acc = Window(self.TEST_WINDOW)
-        self.val_cursor = self.test_cursor = 0
+        # Held-out images are drawn at random: in file order MNIST's test set is easy first, hard last.
+        self.eval_rng = np.random.default_rng(seed + 1)
         self.last = {}
         self.pending_eval = 0
 
@@ -127,7 +128,7 @@ class Session:
         return {'stats': self.last, 'snapshot': snap}
 
     def _evaluate(self, trained):
-        """Score a few held-out images (centre crop) for the moving validation and test accuracy."""
+        """Score a few random held-out images (centre crop) for the moving validation and test accuracy."""
         self.pending_eval += trained
         k = self.pending_eval // self.EVAL_RATIO
         if k == 0:
@@ -135,12 +136,10 @@ class Session:
         self.pending_eval -= k * self.EVAL_RATIO
         val = np.flatnonzero(self.is_validation[:self.train.count])
         if len(val):
-            idx = val[(self.val_cursor + np.arange(k)) % len(val)]
-            self.val_cursor += k
+            idx = val[self.eval_rng.integers(0, len(val), k)]
             self.val_acc.add(self._correct(self.train.images[idx], self.train.labels[idx]))
         if self.test.count:
-            idx = (self.test_cursor + np.arange(k)) % self.test.count
-            self.test_cursor += k
+            idx = self.eval_rng.integers(0, self.test.count, k)
             self.test_acc.add(self._correct(self.test.images[idx], self.test.labels[idx]))
 
     def _correct(self, images, labels):

@@ -35,6 +35,11 @@ export class LossChart {
     ctx.font = '11px system-ui, sans-serif';
     ctx.fillStyle = '#5b6570';
     ctx.strokeStyle = '#d6dbe0';
+    if (!points.length) {
+      ctx.textAlign = 'center';
+      ctx.fillText('The loss appears here once training starts.', W / 2, H / 2);
+      return;
+    }
     const xmax = Math.max(points.length ? points[points.length - 1][0] : 0, 1);
     const ymax = Math.max(0.1, ...points.map((p) => p[1])) * 1.05;
     const px = (x) => L + (x / xmax) * (W - L - R);
@@ -52,7 +57,6 @@ export class LossChart {
     ctx.fillText('examples seen', L + (W - L - R) / 2, H - 4);
     ctx.save(); ctx.translate(11, T + (H - T - B) / 2); ctx.rotate(-Math.PI / 2);
     ctx.fillText('loss', 0, 0); ctx.restore();
-    if (!points.length) return;
     ctx.beginPath();
     ctx.strokeStyle = '#1f6feb';
     ctx.lineWidth = 1.5;

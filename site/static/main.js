@@ -68,7 +68,8 @@ worker.onmessage = (e) => {
     case 'progress':
       loadingStage = msg.stage;
       $('loading-stage').textContent = msg.stage[0].toUpperCase() + msg.stage.slice(1) + '…';
-      $('loading-bytes').textContent = `${(msg.bytes / 1048576).toFixed(1)} MB downloaded`;
+      $('loading-bytes').textContent = `${(msg.bytes / 1e6).toFixed(1)} MB downloaded`;
+      $('loading-progress').value = Math.min(msg.bytes, $('loading-progress').max);
       break;
     case 'ready':
       trainCount = msg.trainCount; testCount = msg.testCount;
