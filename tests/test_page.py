@@ -16,13 +16,6 @@ playwright_api = pytest.importorskip('playwright.sync_api', reason='install the 
 BOOT_S = 90          # Pyodide + NumPy + first data chunk, with room for a loaded machine
 
 
-@pytest.fixture(scope='session')
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp('site') / 'dist'
-    build.build(out, log=lambda *a: None)
-    return out
-
-
 class FaultyHandler(build.Handler):
     """The real handler, plus faults a test can inject per path."""
     faults = {}

@@ -1,0 +1,92 @@
+"""pycore under the real WebAssembly NumPy: the built site's Pyodide, run by Node (no browser)."""
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from pycore import CONVNETJS_MNIST, Net
+
+from gradcheck import numeric_grad, rel_error
+
+NODE = shutil.which('node')
+pytestmark = pytest.mark.skipif(NODE is None, reason='Node.js is needed to run Pyodide outside a browser')
+
+RUNNER = r"""
+const fs = require('fs');
+const path = require('path');
+const [dist, code] = process.argv.slice(2);
+const { loadPyodide } = require(path.join(dist, 'pyodide', 'pyodide.js'));
+(async () => {
+  const py = await loadPyodide({ indexURL: path.join(dist, 'pyodide') + path.sep });
+  await py.loadPackage('numpy', { messageCallback: () => {} });
+  py.unpackArchive(new Uint8Array(fs.readFileSync(path.join(dist, 'py', 'pycore.zip'))), 'zip', { extractDir: '/live' });
+  py.runPython("import sys; sys.path.insert(0, '/live')");
+  console.log('RESULT ' + py.runPython(fs.readFileSync(code, 'utf8')));
+})().catch((e) => { console.error(e); process.exit(1); });
+"""
+
+PROGRAM = r"""
+import json, numpy as np, sys
+from pycore import Net, CONVNETJS_MNIST, Trainer
+from pycore.bench import speed_run
+net = Net.from_spec(CONVNETJS_MNIST, seed=3, dtype=np.float64)
+rng = np.random.default_rng(4)
+x = rng.random((5, 1, 24, 24))
+y = np.array([0, 3, 5, 7, 9])
+net.forward(x)
+loss = net.backward(y)
+grads = {f'{i}.{k}': l.grads[k].tolist() for i, l in enumerate(net.layers) for k in l.grads}
+images = np.random.default_rng(5).integers(0, 256, (400, 28, 28)).astype(np.uint8)
+labels = np.random.default_rng(6).integers(0, 10, 400).astype(np.uint8)
+speed = speed_run(images, labels, seconds=2)
+json.dumps({'loss': loss, 'grads': grads, 'numpy': np.__version__, 'platform': sys.platform,
+            'examples_per_s': speed['examples_per_s']})
+"""
+
+
+@pytest.fixture(scope='module')
+def pyodide_result(site, tmp_path_factory):
+    folder = tmp_path_factory.mktemp('pyodide')
+    (folder / 'run.js').write_text(RUNNER)
+    (folder / 'program.py').write_text(PROGRAM)
+    done = subprocess.run([NODE, str(folder / 'run.js'), str(site), str(folder / 'program.py')],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = next(l for l in done.stdout.splitlines() if l.startswith('RESULT '))
+    return json.loads(line[len('RESULT '):])
+
+
+def test_runs_on_pyodide_numpy(pyodide_result):
+    assert pyodide_result['platform'] == 'emscripten'
+    assert pyodide_result['numpy'] == '2.0.2'
+    assert pyodide_result['examples_per_s'] > 0
+    print(f"pycore in Pyodide under Node: {pyodide_result['examples_per_s']:.0f} examples/s")
+
+
+def test_same_gradients_as_cpython(pyodide_result):
+    """Same spec, seed and data: the WebAssembly NumPy gives CPython's loss and gradients."""
+    net = Net.from_spec(CONVNETJS_MNIST, seed=3, dtype=np.float64)
+    rng = np.random.default_rng(4)
+    x = rng.random((5, 1, 24, 24))
+    net.forward(x)
+    assert net.backward(np.array([0, 3, 5, 7, 9])) == pytest.approx(pyodide_result['loss'], rel=1e-12)
+    for i, layer in enumerate(net.layers):
+        for k, g in layer.grads.items():
+            np.testing.assert_allclose(np.array(pyodide_result['grads'][f'{i}.{k}']), g, rtol=1e-9, atol=1e-13)
+
+
+def test_gradients_are_right_on_cpython_too():
+    """Anchor for the comparison above: these CPython gradients pass the numerical check."""
+    net = Net.from_spec(CONVNETJS_MNIST, seed=3, dtype=np.float64)
+    x = np.random.default_rng(4).random((5, 1, 24, 24))
+    y = np.array([0, 3, 5, 7, 9])
+
+    def loss():
+        net.forward(x)
+        return net.backward(y)
+    loss()
+    for layer in (net.layers[1], net.layers[4], net.layers[-2]):
+        g = layer.grads['b'].copy()
+        assert rel_error(g, numeric_grad(loss, layer.params['b'], 1e-4)) < 1e-7
