@@ -51,7 +51,8 @@ class Softmax(LossLayer):
 
 
 class SVM(LossLayer):
-    """Multiclass hinge loss with margin 1, summed over the wrong classes (ConvNetJS's svm)."""
+    """Multiclass hinge loss with margin 1, summed over the wrong classes. ConvNetJS's svm has the
+    same gradient but reports 1 more, as its loop also counts the true class."""
     type = 'svm'
 
     def forward(self, x, training=False):
