@@ -118,3 +118,92 @@ def validation_split(n, fraction, seed):
 def epoch_order(indices, rng):
     """The indices in a fresh random order for one pass."""
     return rng.permutation(indices)
+
+
+def resize_area(x, H, W):
+    """Area-averaging (box filter) resize, exact for any ratio: (h, w) float -> (H, W) float64.
+
+    Each output pixel is the mean of the input area it covers, so total ink scales by H*W / (h*w).
+    """
+    def weights(n, m):                                    # (n, m): overlap of out cell i with in cell j
+        edges = np.arange(n + 1) * (m / n)                # output cell i covers [edges[i], edges[i+1]]
+        j = np.arange(m)
+        overlap = np.minimum(edges[1:, None], j + 1) - np.maximum(edges[:-1, None], j)
+        return np.clip(overlap, 0, None) * (n / m)        # each row sums to 1: a mean, not a sum
+    x = np.asarray(x, dtype=np.float64)
+    return weights(H, x.shape[0]) @ x @ weights(W, x.shape[1]).T
+
+
+MIN_CONTRAST = 0.1   # ink must differ from the background by this much, or the image counts as empty
+NOISE_FLOOR = 0.1    # after stretching ink to [0, 1], anything fainter than this is background
+FAINT = 0.01         # a row or column with under 1% of the fullest one's ink counts as empty
+DUST = 0.05          # a band of rows (or columns) with under 5% of the main band's ink is dust
+
+
+def prepare_digit(image, invert=None):
+    """A drawing or photo of one digit made to look like MNIST: white ink on black, its longer side
+    20 px, its centre of mass at pixel (14, 14) of a 28 x 28 image.
+
+    image: (H, W) grayscale, float in [0, 1] or integers in 0..255; H, W >= 8.
+    invert: True for dark ink on light paper, False for light ink on dark, None to decide from the
+    border (mostly bright border -> paper -> invert).
+    Returns (28, 28) uint8.
+    """
+    x = np.asarray(image)
+    if x.ndim != 2:
+        raise PycoreError(f'the image must be 2-D (height, width) grayscale, got shape {x.shape}')
+    if x.shape[0] < 8 or x.shape[1] < 8:
+        raise PycoreError(f'the image must be at least 8 x 8 pixels, got {x.shape[0]} x {x.shape[1]}')
+    if x.dtype == bool or not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+        raise PycoreError(f'the image must hold numbers, got {x.dtype}')
+    if np.issubdtype(x.dtype, np.integer):
+        if x.min() < 0 or x.max() > 255:
+            raise PycoreError(f'integer pixels must be in 0..255, found {x.min()}..{x.max()}')
+        x = x / 255.0
+    x = x.astype(np.float64)
+    if not np.isfinite(x).all():
+        raise PycoreError('the image has NaN or infinite pixels')
+    if x.min() < -1e-6 or x.max() > 1 + 1e-6:               # a little slack for float32 rounding
+        raise PycoreError(f'float pixels must be in [0, 1], found {x.min():.3g}..{x.max():.3g}')
+    x = np.clip(x, 0, 1)
+
+    def frame(a):
+        return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
+    if invert is None:
+        invert = np.median(frame(x)) > 0.5
+    if invert:
+        x = 1 - x
+    background = np.median(frame(x))
+    contrast = x.max() - background
+    if contrast < MIN_CONTRAST:
+        raise PycoreError('the image is empty: draw or upload a digit')
+    x = np.clip((x - background) / contrast, 0, 1)          # background 0, strongest ink 1
+    # Lift the floor above the paper's noise, judged by the border (2 x its 90th percentile is
+    # about 2.6 sigma), but never so far that it eats a digit that touches the border.
+    level = min(max(NOISE_FLOOR, 2 * np.quantile(frame(x), 0.9)), 0.5)
+    x = np.clip((x - level) / (1 - level), 0, None)
+
+    def extent(profile):                                    # (first, last + 1) of the ink along one axis
+        ink = np.concatenate([[0], profile > FAINT * profile.max(), [0]]).astype(np.int8)
+        edges = np.flatnonzero(np.diff(ink))                # bands of inked rows: [start, end) pairs
+        starts, ends = edges[0::2], edges[1::2]
+        cum = np.concatenate([[0], np.cumsum(profile)])
+        mass = cum[ends] - cum[starts]
+        keep = mass >= DUST * mass.max()                    # drops specks apart from the digit, not its faint edges
+        return starts[keep][0], ends[keep][-1]
+    top, bottom = extent(x.sum(1))
+    left, right = extent(x.sum(0))
+    x = x[top:bottom, left:right]
+    h, w = x.shape
+    H, W = (20, max(1, round(20 * w / h))) if h >= w else (max(1, round(20 * h / w)), 20)
+    x = resize_area(x, H, W)
+    x /= x.max()                                            # every MNIST digit peaks at 254 or 255
+
+    mass = x.sum()
+    cy = (x.sum(1) @ np.arange(H)) / mass
+    cx = (x.sum(0) @ np.arange(W)) / mass
+    y0 = int(np.clip(np.floor(14 - cy + 0.5), 0, 28 - H))   # round half up, then keep it all inside
+    x0 = int(np.clip(np.floor(14 - cx + 0.5), 0, 28 - W))
+    out = np.zeros((28, 28))
+    out[y0:y0 + H, x0:x0 + W] = x
+    return np.round(out * 255).astype(np.uint8)

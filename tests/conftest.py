@@ -1,11 +1,13 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "site" / "py"))
 
-import pytest
+
 
 
 @pytest.fixture(scope='session')
@@ -15,3 +17,14 @@ def site(tmp_path_factory):
     out = tmp_path_factory.mktemp('site') / 'dist'
     build.build(out, log=lambda *a: None)
     return out
+
+
+@pytest.fixture(scope='session')
+def browser():
+    """One headless Chromium for the session (Debian's when present; see browser.py)."""
+    sync_api = pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
+    from browser import launch
+    with sync_api.sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

@@ -1,10 +1,21 @@
-"""The worker's Python side, on CPython: data chunks, training slices, statistics, snapshots."""
+"""The worker's Python side, on CPython: data chunks, training slices, statistics, snapshots,
+controls, evaluation, and saving/loading runs."""
+import json
+
 import numpy as np
 import pytest
 
 from pycore import PycoreError
 
 bridge = pytest.importorskip('bridge')   # site/py is put on sys.path by conftest.py
+
+CLASSES = [str(i) for i in range(10)]
+
+
+def meta(train=600, test=100):
+    return {'mnist': {'title': 'MNIST', 'classes': CLASSES, 'train_count': train, 'test_count': test},
+            'fashion-mnist': {'title': 'Fashion-MNIST', 'classes': [f'c{i}' for i in range(10)],
+                              'train_count': train, 'test_count': test}}
 
 
 def chunk(n, seed=0):
@@ -14,30 +25,35 @@ def chunk(n, seed=0):
     return labels.tobytes() + images.tobytes(), labels, images
 
 
+def loaded_session(train=600, test=100, **kw):
+    s = bridge.Session(meta(train, test), **kw)
+    s.add_chunk('mnist', 'train', chunk(train)[0], train)
+    s.add_chunk('mnist', 'test', chunk(test, 2)[0], test)
+    return s
+
+
 def test_chunks_fill_splits_in_order():
-    s = bridge.Session(200, 50)
+    s = bridge.Session(meta(200, 50))
     raw, labels, images = chunk(120)
-    s.add_chunk('train', raw, 120)
+    s.add_chunk('mnist', 'train', raw, 120)
     raw2, labels2, _ = chunk(80, 1)
-    s.add_chunk('train', raw2, 80)
-    assert s.train.count == 200
-    np.testing.assert_array_equal(s.train.labels[:120], labels)
-    np.testing.assert_array_equal(s.train.images[:120], images)
-    np.testing.assert_array_equal(s.train.labels[120:], labels2)
+    s.add_chunk('mnist', 'train', raw2, 80)
+    assert s.loaded('mnist') == (200, 0)
+    np.testing.assert_array_equal(s.ds.train.labels[:120], labels)
+    np.testing.assert_array_equal(s.ds.train.images[:120], images)
+    np.testing.assert_array_equal(s.ds.train.labels[120:], labels2)
     with pytest.raises(PycoreError, match='more examples arrived than the manifest announced'):
-        s.add_chunk('train', chunk(1)[0], 1)
+        s.add_chunk('mnist', 'train', chunk(1)[0], 1)
     with pytest.raises(PycoreError, match='a data chunk has'):
-        s.add_chunk('test', raw[:-1], 120)
+        s.add_chunk('mnist', 'test', raw[:-1], 120)
 
 
 def test_no_data_no_step():
-    assert bridge.Session(100, 10).train_for(5) is None
+    assert bridge.Session(meta()).train_for(5) is None
 
 
 def test_training_slice_reports_stats_and_snapshot_only_when_asked():
-    s = bridge.Session(600, 100)
-    s.add_chunk('train', chunk(600)[0], 600)
-    s.add_chunk('test', chunk(100, 2)[0], 100)
+    s = loaded_session()
     r = s.train_for(1)
     assert r['snapshot'] is None
     st = r['stats']
@@ -46,28 +62,171 @@ def test_training_slice_reports_stats_and_snapshot_only_when_asked():
     assert 0 <= st['train_accuracy'] <= 1
     r = s.train_for(50, want_snapshot=True)
     snap = r['snapshot']
+    assert snap['source'] == 'the latest training example'
     assert [L['type'] for L in snap['layers']][:3] == ['input', 'conv', 'relu']
     conv = snap['layers'][1]
     assert conv['shape'] == [8, 24, 24] and conv['act']['data'].dtype == np.float32
     assert conv['act']['data'].size == 8 * 24 * 24 and conv['grad']['data'].size == 8 * 24 * 24
+    assert conv['weights']['w']['shape'] == [8, 1, 5, 5] and conv['wgrads']['b']['shape'] == [8]
     assert snap['layers'][0]['grad'] is None                   # the input's gradient is never computed
+    assert snap['layers'][2]['weights'] is None
+    # Held-out images are scored in batches of EVAL_BATCH, one per EVAL_RATIO trained.
+    while s.trainer.examples < bridge.Session.EVAL_RATIO * bridge.Session.EVAL_BATCH:
+        assert r['stats']['test_accuracy'] is None
+        r = s.train_for(0)
     assert r['stats']['validation_accuracy'] is not None and r['stats']['test_accuracy'] is not None
 
 
-def test_validation_images_are_never_trained_on():
-    s = bridge.Session(300, 10)
+def test_validation_images_are_never_trained_on(monkeypatch):
+    s = bridge.Session(meta(300, 10))
     raw, labels, images = chunk(300)
-    s.add_chunk('train', raw, 300)
+    s.add_chunk('mnist', 'train', raw, 300)
     seen = []
     real = bridge.random_crops
-    bridge.random_crops = lambda imgs, size, rng: (seen.append(imgs.copy()), real(imgs, size, rng))[1]
-    try:
-        s.train_for(30)
-    finally:
-        bridge.random_crops = real
-    val = {images[i].tobytes() for i in np.flatnonzero(s.is_validation)}
+    monkeypatch.setattr(bridge, 'random_crops', lambda imgs, size, rng: (seen.append(imgs.copy()), real(imgs, size, rng))[1])
+    s.train_for(30)
+    val = {images[i].tobytes() for i in np.flatnonzero(s.ds.is_validation)}
     assert val and seen
     assert not any(img.tobytes() in val for batch in seen for img in batch)
+
+
+def test_options_change_live_and_bad_ones_are_refused():
+    s = loaded_session()
+    s.train_for(1)
+    assert s.set_options({'learning_rate': 0.5, 'l2_decay': 0.01})['learning_rate'] == 0.5
+    assert s.trainer.state                                      # adadelta's buffers survive
+    with pytest.raises(PycoreError, match='batch_size'):
+        s.set_options({'batch_size': 0})
+    assert s.options['batch_size'] == 20
+    s.set_options({'batch_size': 5})
+    assert s.train_for(0)['stats']['trained'] == 5
+
+
+def test_bad_spec_keeps_the_current_net():
+    s = loaded_session()
+    net = s.net
+    with pytest.raises(PycoreError, match='does not fit'):
+        s.change_spec('[{"type": "input", "out_sx": 24, "out_sy": 24, "out_depth": 1},'
+                      ' {"type": "conv", "sx": 5, "filters": 4, "stride": 2}, {"type": "softmax", "num_classes": 10}]')
+    with pytest.raises(PycoreError, match='num_classes 10'):
+        s.change_spec('[{"type": "input", "out_sx": 24, "out_sy": 24, "out_depth": 1}, {"type": "softmax", "num_classes": 3}]')
+    with pytest.raises(PycoreError, match='at most 28x28x1'):
+        s.change_spec('[{"type": "input", "out_sx": 32, "out_sy": 32, "out_depth": 1}, {"type": "softmax", "num_classes": 10}]')
+    with pytest.raises(PycoreError, match='not valid JSON'):
+        s.change_spec('[{"type": ')
+    assert s.net is net
+
+
+def test_presets_build_and_train():
+    s = loaded_session()
+    for key, preset in bridge.PRESETS.items():
+        d = s.change_spec(json.dumps(preset['spec']))
+        assert d['examples'] == 0 and d['param_count'] > 0, key
+        assert s.train_for(0)['stats']['examples'] == 20
+    full = bridge.Session(meta())
+    assert full.change_spec(json.dumps(bridge.PRESETS['mlp']['spec']))['param_count'] == 24 * 24 * 100 + 100 + 100 * 100 + 100 + 1010
+
+
+def test_reset_gives_fresh_weights():
+    s = loaded_session()
+    s.train_for(5)
+    before = s.net.layers[1].params['w'].copy()
+    d = s.reset()
+    assert d['examples'] == 0 and not np.array_equal(before, s.net.layers[1].params['w'])
+
+
+def test_focus_on_test_image_and_custom_drawing():
+    s = loaded_session()
+    s.train_for(1)
+    f = s.set_focus('test', 7)
+    assert f['label'] == s.ds.test.labels[7] and f['image'].shape == (784,)
+    snap = s.snapshot()
+    assert snap['source'] == 'test image #7' and snap['label'] == f['label']
+    np.testing.assert_allclose(snap['layers'][0]['act']['data'],
+                               (s.ds.test.images[7][2:26, 2:26] / 255).ravel(), rtol=1e-6)
+    assert abs(float(snap['probs'].sum()) - 1) < 1e-5
+    with pytest.raises(PycoreError, match='not loaded'):
+        s.set_focus('test', 100)
+    pad = np.zeros((280, 280), np.float32)
+    pad[60:220, 130:150] = 1.0                                 # a "1"
+    f = s.set_focus('custom', pixels=pad.ravel(), width=280, height=280)
+    assert f['label'] is None and f['image'].reshape(28, 28).max() > 200
+    snap = s.snapshot()
+    assert snap['source'] == 'your image' and snap['layers'][1]['grad'] is None
+    with pytest.raises(PycoreError, match='empty'):
+        s.set_focus('custom', pixels=np.zeros(280 * 280, np.float32), width=280, height=280)
+    s.set_focus('training')
+    assert s.snapshot()['source'] == 'the latest training example'
+
+
+def test_cards_are_bounded_and_ranked():
+    s = loaded_session()
+    cards = s.cards(12)
+    assert len(cards) == 12 and len({c['index'] for c in cards}) == 12
+    for c in cards:
+        ps = [p for _, p in c['top']]
+        assert len(ps) == 3 and ps == sorted(ps, reverse=True)
+        assert c['label'] == s.ds.test.labels[c['index']]
+
+
+def test_whole_test_set_evaluation_in_slices():
+    s = loaded_session(test=250)
+    s.start_evaluation()
+    results = [s.evaluation_step(0, batch=100) for _ in range(3)]
+    assert results[:2] == [None, None] and results[2] is not None
+    r = results[2]
+    m = np.array(r['matrix'])
+    assert m.shape == (10, 10) and m.sum() == 250
+    pred = s.predict(s.ds.test.images[:250]).argmax(1)
+    assert r['accuracy'] == pytest.approx(float((pred == s.ds.test.labels[:250]).mean()))
+    assert np.trace(m) == (pred == s.ds.test.labels[:250]).sum()
+    confs = [im['confidence'] for im in r['mistakes']]
+    assert confs == sorted(confs, reverse=True) and all(im['label'] != im['pred'] for im in r['mistakes'])
+    t, p = next((i, j) for i in range(10) for j in range(10) if i != j and m[i, j])
+    cell = s.cell(t, p)
+    assert cell['total'] == m[t, p] and all(im['label'] == t and im['pred'] == p for im in cell['images'])
+
+
+def test_save_and_load_continue_exactly():
+    a = loaded_session()
+    a.set_options({'method': 'adam', 'learning_rate': 0.002})
+    for _ in range(3):
+        a.train_for(0)
+    text = a.save({'charts': {'loss': [[20, {'loss': 2.0}]]}})
+    b = loaded_session()
+    d = b.load(text)
+    assert d['page'] == {'charts': {'loss': [[20, {'loss': 2.0}]]}} and d['examples'] == 60
+    assert d['options']['method'] == 'adam'
+    for _ in range(3):
+        sa, sb = a.train_for(0)['stats'], b.train_for(0)['stats']
+        assert sa['loss'] == sb['loss'] and sa['test_accuracy'] == sb['test_accuracy']
+    for la, lb in zip(a.net.layers, b.net.layers):
+        for k in la.params:
+            np.testing.assert_array_equal(la.params[k], lb.params[k])
+
+
+def test_bad_run_files_keep_the_current_run():
+    s = loaded_session()
+    net = s.net
+    with pytest.raises(PycoreError, match='not valid JSON'):
+        s.load('{"format": ')
+    with pytest.raises(PycoreError, match='not a saved run'):
+        s.load('{"hello": 1}')
+    import pycore
+    with pytest.raises(PycoreError, match='not one saved from this page'):
+        s.load(pycore.to_json(net, s.trainer))
+    assert s.net is net
+
+
+def test_switch_dataset_uses_its_own_data():
+    s = loaded_session()
+    d = s.switch_dataset('fashion-mnist')
+    assert d['dataset'] == 'fashion-mnist' and d['classes'][0] == 'c0'
+    assert s.train_for(1) is None                              # no Fashion-MNIST chunk yet
+    s.add_chunk('fashion-mnist', 'train', chunk(600, 5)[0], 600)
+    assert s.train_for(1)['stats']['examples'] == 20
+    with pytest.raises(PycoreError, match='no dataset'):
+        s.switch_dataset('cifar')
 
 
 def test_window_is_a_moving_average():

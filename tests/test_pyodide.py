@@ -39,7 +39,9 @@ grads = {f'{i}.{k}': l.grads[k].tolist() for i, l in enumerate(net.layers) for k
 images = np.random.default_rng(5).integers(0, 256, (400, 28, 28)).astype(np.uint8)
 labels = np.random.default_rng(6).integers(0, 10, 400).astype(np.uint8)
 speed = speed_run(images, labels, seconds=2)
-json.dumps({'loss': loss, 'grads': grads, 'numpy': np.__version__, 'platform': sys.platform,
+from pycore.metrics import confusion_matrix
+matrix = confusion_matrix(labels, labels[::-1], 10).tolist()
+json.dumps({'loss': loss, 'grads': grads, 'matrix': matrix, 'numpy': np.__version__, 'platform': sys.platform,
             'examples_per_s': speed['examples_per_s']})
 """
 
@@ -60,6 +62,9 @@ def test_runs_on_pyodide_numpy(pyodide_result):
     assert pyodide_result['platform'] == 'emscripten'
     assert pyodide_result['numpy'] == '2.0.2'
     assert pyodide_result['examples_per_s'] > 0
+    labels = np.random.default_rng(6).integers(0, 10, 400).astype(np.uint8)
+    from pycore.metrics import confusion_matrix
+    assert pyodide_result['matrix'] == confusion_matrix(labels, labels[::-1], 10).tolist()
     print(f"pycore in Pyodide under Node: {pyodide_result['examples_per_s']:.0f} examples/s")
 
 

@@ -1,67 +1,95 @@
-// A loss chart on one canvas: axes with ticks, one line, bounded memory.
+// Line charts on a canvas against examples seen: axes with ticks, a legend, bounded memory.
 
-const MAX_POINTS = 800;       // past this, neighbouring points are merged (averaged) in pairs
+const MAX_POINTS = 600;       // past this, neighbouring points are merged (averaged) in pairs
 
-export class LossChart {
-  constructor(canvas) {
-    this.canvas = canvas;
-    this.points = [];         // [examples, loss]
+export class Chart {
+  /** series: [{key, label, color}]; yLabel: axis title; yRange: [lo, hi] fixed, or null to fit. */
+  constructor(canvas, { series, yLabel, yRange = null, format = (v) => v.toFixed(2) }) {
+    Object.assign(this, { canvas, series, yLabel, yRange, format });
+    this.points = [];         // [examples, {key: value}]
     this.dirty = true;
   }
 
-  add(x, y) {
-    if (!Number.isFinite(y)) return;
-    this.points.push([x, y]);
+  add(x, values) {
+    this.points.push([x, values]);
     if (this.points.length > MAX_POINTS) {
       const merged = [];
-      for (let i = 0; i + 1 < this.points.length; i += 2) {
-        const [a, b] = [this.points[i], this.points[i + 1]];
-        merged.push([b[0], (a[1] + b[1]) / 2]);
-      }
+      for (let i = 0; i + 1 < this.points.length; i += 2) merged.push(mean(this.points[i], this.points[i + 1]));
       if (this.points.length % 2) merged.push(this.points[this.points.length - 1]);
       this.points = merged;
     }
     this.dirty = true;
   }
 
+  clear() { this.points = []; this.dirty = true; }
+  toJSON() { return this.points; }
+  load(points) { this.points = Array.isArray(points) ? points : []; this.dirty = true; }
+
   draw() {
     if (!this.dirty) return;
     this.dirty = false;
-    const { canvas, points } = this;
+    const { canvas, points, series } = this;
     const ctx = canvas.getContext('2d');
     const W = canvas.width, H = canvas.height;
-    const L = 48, R = 28, T = 10, B = 34;
+    const L = 50, R = 30, T = 26, B = 34;
     ctx.clearRect(0, 0, W, H);
     ctx.font = '11px system-ui, sans-serif';
+    // Legend along the top.
+    let lx = L;
+    for (const s of series) {
+      ctx.fillStyle = s.color; ctx.fillRect(lx, 8, 14, 3);
+      ctx.fillStyle = '#1d2228'; ctx.textAlign = 'left'; ctx.fillText(s.label, lx + 18, 13);
+      lx += 26 + ctx.measureText(s.label).width;
+    }
     ctx.fillStyle = '#5b6570';
     ctx.strokeStyle = '#d6dbe0';
     if (!points.length) {
       ctx.textAlign = 'center';
-      ctx.fillText('The loss appears here once training starts.', W / 2, H / 2);
+      ctx.fillText('Appears here once training starts.', W / 2, H / 2);
       return;
     }
-    const xmax = Math.max(points.length ? points[points.length - 1][0] : 0, 1);
-    const ymax = Math.max(0.1, ...points.map((p) => p[1])) * 1.05;
-    const px = (x) => L + (x / xmax) * (W - L - R);
-    const py = (y) => T + (1 - y / ymax) * (H - T - B);
+    const x0 = points[0][0], x1 = Math.max(points[points.length - 1][0], x0 + 1);
+    let [ylo, yhi] = this.yRange || [0, 0];
+    if (!this.yRange) {
+      for (const [, v] of points) for (const s of series) if (Number.isFinite(v[s.key])) yhi = Math.max(yhi, v[s.key]);
+      yhi = Math.max(yhi * 1.05, 0.1);
+    }
+    const px = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
+    const py = (y) => T + (1 - (y - ylo) / (yhi - ylo)) * (H - T - B);
     ctx.beginPath();
     for (let i = 0; i <= 4; i++) {
-      const y = (ymax * i) / 4;
+      const y = ylo + ((yhi - ylo) * i) / 4;
       ctx.moveTo(L, py(y)); ctx.lineTo(W - R, py(y));
-      ctx.textAlign = 'right'; ctx.fillText(y.toFixed(2), L - 6, py(y) + 4);
-      const x = (xmax * i) / 4;
+      ctx.textAlign = 'right'; ctx.fillText(this.format(y), L - 6, py(y) + 4);
+      const x = x0 + ((x1 - x0) * i) / 4;
       ctx.textAlign = 'center'; ctx.fillText(Math.round(x).toLocaleString('en-US'), px(x), H - B + 14);
     }
     ctx.stroke();
     ctx.textAlign = 'center';
     ctx.fillText('examples seen', L + (W - L - R) / 2, H - 4);
     ctx.save(); ctx.translate(11, T + (H - T - B) / 2); ctx.rotate(-Math.PI / 2);
-    ctx.fillText('loss', 0, 0); ctx.restore();
-    ctx.beginPath();
-    ctx.strokeStyle = '#1f6feb';
+    ctx.fillText(this.yLabel, 0, 0); ctx.restore();
     ctx.lineWidth = 1.5;
-    points.forEach(([x, y], i) => (i ? ctx.lineTo(px(x), py(y)) : ctx.moveTo(px(x), py(y))));
-    ctx.stroke();
+    for (const s of series) {
+      ctx.beginPath();
+      ctx.strokeStyle = s.color;
+      let started = false;
+      for (const [x, v] of points) {
+        const y = v[s.key];
+        if (!Number.isFinite(y)) { started = false; continue; }
+        if (started) ctx.lineTo(px(x), py(y)); else { ctx.moveTo(px(x), py(y)); started = true; }
+      }
+      ctx.stroke();
+    }
     ctx.lineWidth = 1;
   }
+}
+
+function mean([xa, a], [xb, b]) {
+  const out = {};
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const va = a[k], vb = b[k];
+    out[k] = Number.isFinite(va) && Number.isFinite(vb) ? (va + vb) / 2 : (Number.isFinite(vb) ? vb : va);
+  }
+  return [xb, out];
 }

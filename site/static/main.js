@@ -1,43 +1,101 @@
 // Page wiring: starts the worker, shows loading progress and errors, and draws what it reports
 // once per animation frame. The main thread never computes anything heavy.
-import { LossChart } from './chart.js';
-import { buildLayers, drawSnapshot } from './draw.js';
+import { Chart } from './chart.js';
+import { setupControls } from './controls.js';
+import { buildLayers, buildNormalizationControl, drawSnapshot, setClassNames } from './draw.js';
+import { createDrawPad, drawDigit } from './drawpad.js';
+import { renderBars, renderCards, renderConfusion, renderGallery } from './predictions.js';
 
+const params = new URLSearchParams(location.search);
 // Loading with no news from the worker for this long is an error; ?stall=SECONDS changes it.
-const STALL_MS = 1000 * (Number(new URLSearchParams(location.search).get('stall')) || 30);
+const STALL_MS = 1000 * (Number(params.get('stall')) || 30);
 const SNAPSHOT_MS = 100;      // ask for a layer snapshot at most this often (10 per second)
-const CHART_EVERY = 200;      // examples between loss chart points
+const CARDS_MS = 3000;        // refresh the test prediction cards this often
+const EVALUATE_MS = 30000;    // re-score the whole test set this often while training
+const CHART_EVERY = 500;      // examples between chart points
 
 const $ = (id) => document.getElementById(id);
+const q = (name) => document.querySelector(`[data-control="${name}"]`);
 const root = document.documentElement;
-const chart = new LossChart($('loss-chart'));
+
+const lossChart = new Chart($('loss-chart'), { yLabel: 'loss', series: [
+  { key: 'loss', label: 'classification loss', color: '#1f6feb' },
+  { key: 'total', label: 'total (with weight decay)', color: '#bf8700' }] });
+const accChart = new Chart($('accuracy-chart'), { yLabel: 'accuracy %', yRange: [0, 100], format: (v) => v.toFixed(0),
+  series: [{ key: 'train', label: 'training', color: '#1f6feb' }, { key: 'validation', label: 'validation', color: '#2da44e' },
+    { key: 'test', label: 'test', color: '#cf222e' }] });
+
 let views = [];
-let latestStats = null, statsDirty = false;
-let latestSnapshot = null, snapshotPending = false, lastSnapshotAsk = 0;
-let lastNews = performance.now();
-let nextChartAt = 0, chartLoss = 0, chartCount = 0;
-let loadingStage = 'starting';
+let classes = [];
+let latestStats = null, statsDirty = false, latestSnapshot = null;
+let snapshotPending = false, lastSnapshotAsk = 0, lastCards = -Infinity, lastEvaluation = performance.now();
+let evaluationRunning = false;
+let lastNews = performance.now(), loadingStage = 'starting';
+let chartFrom = 0, chartSum = { loss: 0, total: 0, n: 0 };
+const rate = [];              // [time, examples] for examples per second over the last 2 s
 
 function setState(state) {
   if (root.dataset.state === 'error') return;      // an error stays on screen
   root.dataset.state = state;
   $('state-label').textContent = state;
-  $('pause').disabled = state !== 'training' && state !== 'paused';
-  $('pause').textContent = state === 'paused' ? 'Resume' : 'Pause';
+  const live = state === 'training' || state === 'paused';
+  for (const name of ['pause', 'reset']) q(name).disabled = !live;
+  q('step').disabled = state !== 'paused';
+  q('pause').textContent = state === 'paused' ? 'Resume' : 'Pause';
 }
 
 function showError(message, detail = '') {
   setState('error');
   root.dataset.state = 'error';
   $('state-label').textContent = 'error';
-  $('pause').disabled = true;
+  for (const name of ['pause', 'step', 'reset']) q(name).disabled = true;
   $('error').hidden = false;
   $('error-message').textContent = message;
   $('error-detail').textContent = detail;
 }
 
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+let nextId = 1;
+const pending = new Map();
+/** Send a request to the worker; resolves with its answer or rejects with its error message. */
+function request(type, payload = {}) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ type, id, ...payload });
+  });
+}
+
+const controls = setupControls({
+  request,
+  onNet: showNet,
+  pageState: () => ({ charts: { loss: lossChart.toJSON(), accuracy: accChart.toJSON() } }),
+  restorePage: (page) => {
+    lossChart.load(page && page.charts && page.charts.loss);
+    accChart.load(page && page.charts && page.charts.accuracy);
+  },
+});
+
+function showNet(net, presets, datasets) {
+  classes = net.classes;
+  setClassNames(classes);
+  views = buildLayers($('layers'), net.layers);
+  controls.show(net, presets, datasets);
+  $('param-count').textContent = `${net.param_count.toLocaleString('en-US')} parameters`;
+  latestStats = null;
+  for (const cell of statCells) cell.textContent = '—';
+  datasetCounts = { train: net.train_count, test: net.test_count };
+  if (net.examples === 0) { lossChart.clear(); accChart.clear(); }
+  chartFrom = net.examples; rate.length = 0;
+  lastCards = -Infinity;
+  requestSnapshot(true);
+}
+
+const pct = (v) => (v === undefined || v === null ? '—' : (100 * v).toFixed(1));
 const formatters = {
   examples: (s) => s.examples.toLocaleString('en-US'),
+  epochs: (s) => s.epochs.toFixed(2),
+  'examples-per-s': () => examplesPerSecond(),
   'fwd-ms': (s) => s.fwd_ms.toFixed(3),
   'bwd-ms': (s) => s.bwd_ms.toFixed(3),
   loss: (s) => s.loss.toFixed(4),
@@ -46,20 +104,39 @@ const formatters = {
   'validation-accuracy': (s) => pct(s.validation_accuracy),
   'test-accuracy': (s) => pct(s.test_accuracy),
 };
-const pct = (v) => (v === undefined || v === null ? '—' : (100 * v).toFixed(1));
-const statCells = [...document.querySelectorAll('[data-stat]')];
+const statCells = [...document.querySelectorAll('#stats [data-stat]')];
+
+function examplesPerSecond() {
+  if (rate.length < 2) return '—';
+  const [t0, e0] = rate[0], [t1, e1] = rate[rate.length - 1];
+  return t1 > t0 ? Math.round((1000 * (e1 - e0)) / (t1 - t0)).toLocaleString('en-US') : '—';
+}
 
 function drawStats() {
   const s = latestStats;
   for (const cell of statCells) cell.textContent = formatters[cell.dataset.stat](s);
-  $('data-note').textContent = s.train_loaded < trainCount || s.test_loaded < testCount
-    ? `Loaded so far: ${s.train_loaded.toLocaleString('en-US')} of ${trainCount.toLocaleString('en-US')} training and `
-      + `${s.test_loaded.toLocaleString('en-US')} of ${testCount.toLocaleString('en-US')} test images.`
-    : `Epochs: ${s.epochs.toFixed(2)}. Accuracies are percentages.`;
+  const ds = datasetCounts;
+  $('data-note').textContent = s.train_loaded < ds.train || s.test_loaded < ds.test
+    ? `Loaded so far: ${s.train_loaded.toLocaleString('en-US')} of ${ds.train.toLocaleString('en-US')} training and `
+      + `${s.test_loaded.toLocaleString('en-US')} of ${ds.test.toLocaleString('en-US')} test images.`
+    : 'All images loaded. 1/12 of the training images are held out for validation.';
 }
+let datasetCounts = { train: 0, test: 0 };
 
-let trainCount = 0, testCount = 0;
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+function onStats(s) {
+  latestStats = s; statsDirty = true;
+  const now = performance.now();
+  rate.push([now, s.examples]);
+  while (rate.length > 2 && now - rate[0][0] > 2000) rate.shift();
+  chartSum.loss += s.loss * s.trained; chartSum.total += (s.loss + s.l2_loss + s.l1_loss) * s.trained; chartSum.n += s.trained;
+  if (s.examples >= chartFrom + CHART_EVERY) {
+    lossChart.add(s.examples, { loss: chartSum.loss / chartSum.n, total: chartSum.total / chartSum.n });
+    const p = (v) => (v === undefined || v === null ? NaN : 100 * v);
+    accChart.add(s.examples, { train: p(s.train_accuracy), validation: p(s.validation_accuracy), test: p(s.test_accuracy) });
+    chartSum = { loss: 0, total: 0, n: 0 };
+    chartFrom = s.examples;
+  }
+}
 
 worker.onmessage = (e) => {
   const msg = e.data;
@@ -72,26 +149,28 @@ worker.onmessage = (e) => {
       $('loading-progress').value = Math.min(msg.bytes, $('loading-progress').max);
       break;
     case 'ready':
-      trainCount = msg.trainCount; testCount = msg.testCount;
-      views = buildLayers($('layers'), msg.layers);
+      showNet(msg.net, msg.presets, msg.datasets);
       break;
     case 'state':
       if (root.dataset.state !== msg.state) setState(msg.state);
       break;
-    case 'stats': {
-      const s = msg.stats;
-      latestStats = s; statsDirty = true;
-      chartLoss += s.loss; chartCount += 1;
-      if (s.examples >= nextChartAt) {
-        chart.add(s.examples, chartLoss / chartCount);
-        chartLoss = chartCount = 0;
-        nextChartAt = s.examples + CHART_EVERY;
-      }
+    case 'stats':
+      onStats(msg.stats);
       break;
-    }
     case 'snapshot':
       latestSnapshot = msg.snapshot; snapshotPending = false;
       break;
+    case 'evaluation':
+      evaluationRunning = false;
+      if (msg.error) $('evaluation-note').textContent = msg.error;
+      else showEvaluation(msg.result);
+      break;
+    case 'reply': {
+      const p = pending.get(msg.id);
+      pending.delete(msg.id);
+      if (p) { if (msg.error !== undefined) p.reject(new Error(msg.error)); else p.resolve(msg.ok); }
+      break;
+    }
     case 'error':
       showError(msg.message, msg.detail);
       break;
@@ -102,27 +181,98 @@ worker.onmessage = (e) => {
 worker.onerror = (e) => { e.preventDefault(); showError(`the training worker failed to start: ${e.message || 'script error'}`); };
 worker.onmessageerror = () => showError('a message from the training worker could not be read');
 
+function requestSnapshot(force = false) {
+  if (snapshotPending && !force) return;
+  snapshotPending = true; lastSnapshotAsk = performance.now();
+  request('snapshot').catch(() => { snapshotPending = false; });
+}
+
 function frame(now) {
-  if (root.dataset.state === 'loading' && now - lastNews > STALL_MS) {
+  const state = root.dataset.state;
+  if (state === 'loading' && now - lastNews > STALL_MS) {
     showError(`loading stalled: nothing happened for ${STALL_MS / 1000} s while ${loadingStage}.`,
       'Check that the server is still running and reachable, then reload the page.');
   }
-  if (statsDirty) { drawStats(); statsDirty = false; }
-  chart.draw();
-  if (latestSnapshot) { drawSnapshot(views, latestSnapshot); latestSnapshot = null; }
-  if (root.dataset.state === 'training' && !snapshotPending && now - lastSnapshotAsk >= SNAPSHOT_MS) {
-    worker.postMessage({ type: 'snapshot' });
-    snapshotPending = true; lastSnapshotAsk = now;
+  if (statsDirty && latestStats) { drawStats(); statsDirty = false; }
+  lossChart.draw(); accChart.draw();
+  if (latestSnapshot) { drawSnapshot(views, latestSnapshot); showFocusPrediction(latestSnapshot); latestSnapshot = null; }
+  if (state === 'training') {
+    if (now - lastSnapshotAsk >= SNAPSHOT_MS) requestSnapshot();
+    if (now - lastCards >= CARDS_MS && latestStats && latestStats.test_loaded) refreshCards(now);
+    if (now - lastEvaluation >= EVALUATE_MS && !evaluationRunning) evaluate();
   }
   requestAnimationFrame(frame);
 }
 requestAnimationFrame(frame);
 
-$('pause').addEventListener('click', () => {
+// Pause, step, and the test-set views.
+q('pause').addEventListener('click', () => {
   const resume = root.dataset.state === 'paused';
-  worker.postMessage({ type: resume ? 'resume' : 'pause' });
+  request(resume ? 'resume' : 'pause');
   setState(resume ? 'training' : 'paused');
 });
+q('step').addEventListener('click', () => request('step'));
+q('clear-charts').addEventListener('click', () => { lossChart.clear(); accChart.clear(); });
+buildNormalizationControl($('normalization'));
+$('normalization').addEventListener('change', () => requestSnapshot(true));
+
+async function refreshCards(now) {
+  lastCards = now;
+  try { renderCards($('cards'), await request('cards', { count: 12 }), classes, pick); } catch (err) { /* reported below */ }
+}
+
+function evaluate() {
+  evaluationRunning = true; lastEvaluation = performance.now();
+  $('evaluation-note').textContent = 'Scoring every loaded test image…';
+  request('evaluate').catch((err) => { evaluationRunning = false; $('evaluation-note').textContent = err.message; });
+}
+q('evaluate').addEventListener('click', evaluate);
+
+function showEvaluation(result) {
+  renderConfusion($('confusion'), result, showCell);
+  renderGallery($('mistakes'), result.mistakes, result.classes, pick);
+  $('evaluation-note').textContent = 'Recomputed every 30 s while training. Click a cell to list its images; '
+    + 'click any image to show it in the network view.';
+}
+
+async function showCell(t, p) {
+  try {
+    const cell = await request('cell', { true: t, pred: p });
+    renderGallery($('cell-list'), cell.images, classes, pick,
+      `${cell.total} test images of class ${classes[t]} predicted as ${classes[p]}`
+      + (cell.total > cell.images.length ? ` (first ${cell.images.length} shown)` : ''));
+  } catch (err) {
+    $('cell-list').textContent = err.message;
+  }
+}
+
+// The example shown in the network view: the latest training one, a test image, or the user's.
+async function focus(payload, label) {
+  const f = await request('focus', payload);
+  $('focus-label').textContent = label || f.description;
+  q('follow-training').hidden = payload.kind === 'training';
+  return f;
+}
+function pick(index) {
+  focus({ kind: 'test', index }).then((f) => {
+    $('focus-label').textContent = `test image #${index} (class ${classes[f.label]})`;
+    document.getElementById('network').scrollIntoView({ behavior: 'smooth' });
+  }).catch((err) => { $('focus-label').textContent = err.message; });
+}
+q('follow-training').addEventListener('click', () => focus({ kind: 'training' }));
+
+function showFocusPrediction(snap) {
+  if (snap.source === 'your image' && snap.probs) renderBars($('custom-prediction'), Array.from(snap.probs), classes);
+}
+createDrawPad($('pad'), async (img) => {
+  try {
+    const f = await focus({ kind: 'custom', pixels: img.pixels, width: img.width, height: img.height }, 'your image');
+    drawDigit($('custom-preview'), f.image);
+    $('custom-message').textContent = '';
+  } catch (err) {
+    $('custom-message').textContent = err.message;
+  }
+}, (text) => { $('custom-message').textContent = text; });
 
 window.addEventListener('error', (e) => showError(`the page failed: ${e.message}`));
 window.addEventListener('unhandledrejection', (e) => showError(`the page failed: ${e.reason && e.reason.message || e.reason}`));

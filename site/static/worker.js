@@ -1,24 +1,36 @@
 // The training worker: loads Pyodide, NumPy, pycore and the data, then trains in slices of a few
-// milliseconds, posting progress, statistics and (when asked) layer snapshots to the page.
+// milliseconds. Between slices it answers the page's requests and posts statistics and, when
+// asked, snapshots of every layer.
 import { loadPyodide } from '../pyodide/pyodide.mjs';
 
 const ROOT = new URL('../', import.meta.url);
-const SLICE_MS = 16;          // work per slice; between slices the worker reads its messages
+const SLICE_MS = 16;          // training work per slice
+const EVAL_SLICE_MS = 8;      // test-set evaluation work per slice, while one is running
 
 let stage = 'starting';
 let bytesLoaded = 0;
 let paused = false;
+let stepRequested = false;
 let wantSnapshot = false;
-let wakeUp = null;
-let lastState = null;            // resolves the wait while paused or while no data has arrived
+let evaluating = false;
+let wakeUp = null;            // resolves the wait while paused or while no data has arrived
+let lastState = null;
+let pyodide, bridge, session, manifest;
 
-function post(msg, transfer = []) { self.postMessage(msg, transfer); }
+function transferables(value, out = []) {
+  if (ArrayBuffer.isView(value)) out.push(value.buffer);
+  else if (Array.isArray(value)) value.forEach((v) => transferables(v, out));
+  else if (value && typeof value === 'object') Object.values(value).forEach((v) => transferables(v, out));
+  return out;
+}
+function post(msg) { self.postMessage(msg, transferables(msg)); }
 function setState(state) { if (state !== lastState) { lastState = state; post({ type: 'state', state }); } }
 function progress(newStage) {
   if (newStage) stage = newStage;
   post({ type: 'progress', stage, bytes: bytesLoaded });
 }
 function fail(message, detail = '') { post({ type: 'error', message, detail: String(detail || '') }); }
+function wake() { if (wakeUp) wakeUp(); }
 
 // Every fetch (Pyodide's own included) goes through here: it counts bytes for the progress line
 // and turns the two silent failure modes (HTTP errors, wasm with the wrong MIME type) into errors.
@@ -53,7 +65,7 @@ self.fetch = async (input, init) => {
       const { done, value } = await reader.read();
       if (done) { ctrl.close(); return; }
       bytesLoaded += value.byteLength;
-      progress();
+      if (stage !== 'training') progress();
       ctrl.enqueue(value);
     },
     cancel(reason) { return reader.cancel(reason); },
@@ -72,7 +84,8 @@ async function fetchBytes(path) {
   return bytes;
 }
 
-let pyodide, session;
+// Session methods return {ok} or {error} (a PycoreError message for bad user input).
+function call(method, ...args) { return bridge.call(session, method, ...args); }
 
 async function start() {
   progress('downloading the Python runtime (Pyodide)');
@@ -83,27 +96,43 @@ async function start() {
   const zip = await fetchBytes('py/pycore.zip');
   pyodide.unpackArchive(zip, 'zip', { extractDir: '/home/pyodide/live' });
   pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/live')");
-  const bridge = pyodide.pyimport('bridge');
+  bridge = pyodide.pyimport('bridge');
   progress('reading the data manifest');
-  const manifest = JSON.parse(new TextDecoder().decode(await fetchBytes('data/manifest.json')));
-  const data = manifest.datasets.mnist;
-  session = bridge.Session(data.train_count, data.test_count);
-  post({ type: 'ready', layers: session.describe_js(), dataset: data.title,
-         trainCount: data.train_count, testCount: data.test_count });
+  manifest = JSON.parse(new TextDecoder().decode(await fetchBytes('data/manifest.json')));
+  const meta = {};
+  for (const [name, d] of Object.entries(manifest.datasets)) {
+    meta[name] = { title: d.title, classes: d.classes, train_count: d.train_count, test_count: d.test_count };
+  }
+  session = bridge.Session(pyodide.toPy(meta));
+  announce('ready');
   progress('downloading the first training images');
-  loadData(data).catch((e) => fail('the data could not be loaded', e.stack || e));
+  loadData('mnist');
   await trainLoop();
 }
 
-async function loadData(data) {
+function announce(type, extra = {}) {
+  const net = bridge.export(session.describe());
+  const datasets = Object.fromEntries(Object.entries(manifest.datasets).map(([k, d]) => [k, d.title]));
+  post({ type, net, presets: bridge.export(bridge.PRESETS), datasets, ...extra });
+}
+
+const loading = new Set();
+async function loadData(name) {
+  if (loading.has(name)) return;
+  loading.add(name);
+  const data = manifest.datasets[name];
   // First one chunk of each split so training (and testing) can start, then the rest.
   const order = [['train', data.train[0]], ['test', data.test[0]],
     ...data.train.slice(1).map((c) => ['train', c]), ...data.test.slice(1).map((c) => ['test', c])];
-  for (const [kind, chunk] of order) {
-    const bytes = await fetchBytes(chunk.file);
-    session.add_chunk(kind, bytes, chunk.count);
-    post({ type: 'data', kind, loaded: chunk.count });
-    if (wakeUp) wakeUp();
+  try {
+    for (const [kind, chunk] of order) {
+      const bytes = await fetchBytes(chunk.file);
+      const r = call('add_chunk', name, kind, bytes, chunk.count);
+      if (r.error) throw new Error(r.error);
+      wake();
+    }
+  } catch (e) {
+    fail(`the ${data.title} data could not be loaded`, e.stack || e);
   }
 }
 
@@ -114,31 +143,84 @@ channel.port1.onmessage = () => resumeSlice();
 const nextTask = () => new Promise((resolve) => { resumeSlice = resolve; channel.port2.postMessage(0); });
 const waitForWake = () => new Promise((resolve) => { wakeUp = () => { wakeUp = null; resolve(); }; });
 
+function trainSlice(budget) {
+  const result = bridge.export(session.train_for(budget, wantSnapshot));
+  if (result === undefined) return false;
+  post({ type: 'stats', stats: result.stats });
+  if (result.snapshot) { wantSnapshot = false; post({ type: 'snapshot', snapshot: result.snapshot }); }
+  return true;
+}
+
 async function trainLoop() {
   stage = 'training';
   for (;;) {
-    if (paused) { setState('paused'); await waitForWake(); continue; }
-    const result = session.step(SLICE_MS, wantSnapshot);
-    if (result === undefined) { await waitForWake(); continue; }
-    setState('training');
-    post({ type: 'stats', stats: result.stats });
-    if (result.snapshot) {
-      wantSnapshot = false;
-      const transfer = [];
-      for (const layer of result.snapshot.layers) {
-        for (const part of [layer.act, layer.grad]) if (part) transfer.push(part.data.buffer);
-      }
-      post({ type: 'snapshot', snapshot: result.snapshot }, transfer);
+    if (evaluating) {
+      const r = call('evaluation_step', EVAL_SLICE_MS);
+      if (r.error) { evaluating = false; post({ type: 'evaluation', error: r.error }); }
+      else if (r.ok) { evaluating = false; post({ type: 'evaluation', result: r.ok }); }
     }
+    if (paused && !stepRequested) {
+      setState('paused');
+      if (!evaluating) await waitForWake(); else await nextTask();
+      continue;
+    }
+    // A step while paused trains exactly one batch (a zero budget still does one).
+    const trained = trainSlice(stepRequested ? 0 : SLICE_MS);
+    stepRequested = false;
+    if (!trained) { await waitForWake(); continue; }
+    if (!paused) setState('training');
     await nextTask();
   }
 }
 
+// Requests from the page: {type, id, ...}; answered with {type: 'reply', id, ok} or {..., error}.
+const handlers = {
+  pause() { paused = true; return true; },
+  resume() { paused = false; wake(); return true; },
+  step() { stepRequested = true; wantSnapshot = true; wake(); return true; },
+  snapshot() {
+    if (!paused) { wantSnapshot = true; return true; }
+    const snap = bridge.export(session.snapshot());       // paused: nothing else will take one
+    if (snap) post({ type: 'snapshot', snapshot: snap });
+    return true;
+  },
+  options(msg) { return call('set_options', pyodide.toPy(msg.options)); },
+  spec(msg) { return renet(call('change_spec', msg.text)); },
+  reset() { return renet(call('reset')); },
+  dataset(msg) { const r = renet(call('switch_dataset', msg.name)); if (r.ok) loadData(msg.name); return r; },
+  focus(msg) {
+    const r = call('set_focus', msg.kind, msg.index ?? null, msg.pixels ?? null, msg.width ?? null, msg.height ?? null);
+    if (r.ok) handlers.snapshot();
+    return r;
+  },
+  cards(msg) { return call('cards', msg.count || 12); },
+  evaluate() { const r = call('start_evaluation'); evaluating = !r.error; wake(); return r; },
+  cell(msg) { return call('cell', msg.true, msg.pred); },
+  save(msg) { return call('save', pyodide.toPy(msg.page ?? null)); },
+  load(msg) { const r = renet(call('load', msg.text)); return r; },
+};
+
+function renet(r) {
+  if (r.ok) { wantSnapshot = true; evaluating = false; wake(); }
+  return r;
+}
+
 self.onmessage = (e) => {
   const msg = e.data;
-  if (msg.type === 'pause') paused = true;
-  else if (msg.type === 'resume') { paused = false; if (wakeUp) wakeUp(); }
-  else if (msg.type === 'snapshot') wantSnapshot = true;
+  const handler = handlers[msg.type];
+  if (!handler) return;
+  if (!session && msg.type !== 'pause' && msg.type !== 'resume') {
+    post({ type: 'reply', id: msg.id, error: 'still loading' });
+    return;
+  }
+  try {
+    const r = handler(msg);
+    post({ type: 'reply', id: msg.id, ...(r && (r.ok !== undefined || r.error !== undefined) ? r : { ok: r }) });
+  } catch (err) {
+    const last = String(err && err.message || err).trim().split('\n').pop();
+    post({ type: 'reply', id: msg.id, error: last });
+    fail(`the worker failed handling "${msg.type}": ${last}`, err && err.stack);
+  }
 };
 
 start().catch((e) => {

@@ -1,0 +1,80 @@
+// Test-set views: prediction cards, the confusion matrix and image galleries. Clicking an image
+// calls onPick(index) so the network view can show that test image.
+import { drawDigit } from './drawpad.js';
+
+function el(tag, attrs = {}, text = '') {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== '') node.textContent = text;
+  return node;
+}
+
+function digit(image, index, onPick, title) {
+  const c = el('canvas', { width: 28, height: 28, class: 'digit', 'data-index': index, title });
+  drawDigit(c, image);
+  c.addEventListener('click', () => onPick(index));
+  return c;
+}
+
+/** Cards: the image and the top-3 classes as bars (green when it is the true class). Cards are
+ * replaced in place, so their number stays bounded by the number asked for. */
+export function renderCards(container, cards, classes, onPick) {
+  container.replaceChildren(...cards.map((card) => {
+    const box = el('div', { class: 'card', 'data-index': card.index });
+    box.append(digit(card.image, card.index, onPick, `test image #${card.index}, true class ${classes[card.label]}`));
+    const bars = el('div', { class: 'bars' });
+    for (const [cls, p] of card.top) {
+      const row = el('div', { class: `bar ${cls === card.label ? 'right' : 'wrong'}` });
+      row.append(el('span', { class: 'name' }, classes[cls]), el('span', { class: 'fill', style: `width:${(100 * p).toFixed(1)}%` }),
+        el('span', { class: 'value' }, `${(100 * p).toFixed(0)}%`));
+      bars.append(row);
+    }
+    box.append(bars);
+    return box;
+  }));
+}
+
+/** Probability bars for every class (the live prediction for the user's own image). */
+export function renderBars(container, probs, classes) {
+  const best = probs.indexOf(Math.max(...probs));
+  container.replaceChildren(...classes.map((name, i) => {
+    const row = el('div', { class: `bar ${i === best ? 'best' : ''}` });
+    row.append(el('span', { class: 'name' }, name), el('span', { class: 'fill', style: `width:${(100 * probs[i]).toFixed(1)}%` }),
+      el('span', { class: 'value' }, `${(100 * probs[i]).toFixed(1)}%`));
+    return row;
+  }));
+}
+
+/** The confusion matrix (rows: true class, columns: predicted) with per-class accuracy. */
+export function renderConfusion(table, result, onCell) {
+  const { matrix, per_class: perClass, classes } = result;
+  const max = Math.max(1, ...matrix.flatMap((row, i) => row.filter((_, j) => j !== i)));
+  const head = el('tr');
+  head.append(el('th', { class: 'corner' }, 'true ↓ / predicted →'), ...classes.map((c) => el('th', { scope: 'col' }, c)),
+    el('th', { scope: 'col' }, 'accuracy'));
+  const rows = matrix.map((row, i) => {
+    const tr = el('tr');
+    tr.append(el('th', { scope: 'row' }, classes[i]));
+    row.forEach((n, j) => {
+      const td = el('td', { 'data-true': i, 'data-pred': j, class: i === j ? 'diag' : 'off' }, String(n));
+      if (i !== j && n) td.style.background = `rgba(207, 34, 46, ${(0.12 + 0.7 * n / max).toFixed(2)})`;
+      if (n) td.addEventListener('click', () => onCell(i, j));
+      tr.append(td);
+    });
+    tr.append(el('td', { class: 'acc' }, perClass[i] === null || perClass[i] === undefined ? '—' : `${(100 * perClass[i]).toFixed(1)}%`));
+    return tr;
+  });
+  table.replaceChildren(el('caption', {}, `${result.count.toLocaleString('en-US')} test images, accuracy `
+    + `${(100 * result.accuracy).toFixed(2)}% after ${result.examples.toLocaleString('en-US')} training examples`), head, ...rows);
+}
+
+/** A row of images with their label and prediction. */
+export function renderGallery(container, images, classes, onPick, caption = '') {
+  const items = images.map((im) => {
+    const fig = el('figure', { class: im.label === im.pred ? 'right' : 'wrong' });
+    fig.append(digit(im.image, im.index, onPick, `test image #${im.index}`),
+      el('figcaption', {}, `${classes[im.label]}→${classes[im.pred]} ${(100 * im.confidence).toFixed(0)}%`));
+    return fig;
+  });
+  container.replaceChildren(...(caption ? [el('p', { class: 'note' }, caption)] : []), ...items);
+}

@@ -1,0 +1,97 @@
+"""Helpers for end-to-end tests: a fault-injecting server, a watched page, polling."""
+import threading
+import time
+from functools import partial
+from urllib.parse import urlsplit
+
+import build
+
+BOOT_S = 90          # Pyodide + NumPy + first data chunk, with room for a loaded machine
+
+
+class FaultyHandler(build.Handler):
+    """The real handler, plus faults a test can inject per path."""
+    faults = {}
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        path = urlsplit(self.path).path
+        fault = self.faults.get(path)
+        if fault == 'missing':
+            self.send_error(404, 'File not found')
+            return
+        if fault == 'hang':
+            time.sleep(60)
+            return
+        if isinstance(fault, bytes):
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Length', str(len(fault)))
+            self.end_headers()
+            self.wfile.write(fault)
+            return
+        super().do_GET()
+
+    def guess_type(self, path):
+        if self.faults.get('wasm-mime') and path.endswith('.wasm'):
+            return self.faults['wasm-mime']
+        return super().guess_type(path)
+
+
+def start_server(site, faults=None):
+    """Serve `site` on a free localhost port; returns (server, base URL)."""
+    handler = type('Handler', (FaultyHandler,), {'faults': dict(faults or {})})
+    server = build.http.server.ThreadingHTTPServer(('127.0.0.1', 0), partial(handler, directory=str(site)))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f'http://127.0.0.1:{server.server_address[1]}/'
+
+
+class Watched:
+    """A page plus everything that went wrong on it: console errors, uncaught exceptions and
+    requests to any host other than the local server."""
+
+    def __init__(self, browser, base):
+        self.context = browser.new_context(viewport={'width': 1280, 'height': 800})
+        self.page = self.context.new_page()
+        self.errors, self.foreign, self.requests = [], [], []
+        host = urlsplit(base).netloc
+        self.page.on('console', lambda m: m.type == 'error' and self.errors.append(m.text))
+        self.page.on('pageerror', lambda e: self.errors.append(str(e)))
+
+        def on_request(r):
+            self.requests.append(r.url)
+            if urlsplit(r.url).scheme not in ('data', 'blob') and urlsplit(r.url).netloc != host:
+                self.foreign.append(r.url)
+        self.context.on('request', on_request)
+        self.page.on('worker', lambda w: w.on('console', lambda m: m.type == 'error' and self.errors.append(m.text)))
+
+    def stat(self, name):
+        return self.page.text_content(f'[data-stat="{name}"]')
+
+    def number(self, name):
+        text = self.stat(name).replace(',', '')
+        return None if text == '—' else float(text)
+
+    def state(self):
+        return self.page.get_attribute('html', 'data-state')
+
+    def wait_state(self, state, timeout_s):
+        self.page.wait_for_selector(f'html[data-state="{state}"]', timeout=timeout_s * 1000)
+
+    def close(self):
+        self.context.close()
+
+
+def wait_until(predicate, timeout_s, what):
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
+
+

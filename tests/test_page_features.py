@@ -1,0 +1,264 @@
+"""End-to-end: every view and control of the page, on one page that keeps training.
+
+The tests run in file order on a shared page (booting Pyodide once); each checks that no console
+error or uncaught exception has happened so far.
+"""
+import json
+import struct
+import time
+import zlib
+
+import pytest
+
+from pagekit import BOOT_S, Watched, start_server, wait_until
+
+pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
+
+
+@pytest.fixture(scope='module')
+def w(site, browser):
+    server, url = start_server(site)
+    watched = Watched(browser, url)
+    watched.page.goto(url)
+    watched.wait_state('training', BOOT_S)
+    yield watched
+    watched.close()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def no_errors(w):
+    yield
+    assert w.errors == [], w.errors
+    assert w.foreign == [], w.foreign
+
+
+def control(w, name):
+    return w.page.locator(f'[data-control="{name}"]')
+
+
+def text(w, selector):
+    return w.page.text_content(selector)
+
+
+def canvas_ink(w, selector):
+    """How many pixels of the canvas are not transparent and not white."""
+    return w.page.evaluate('''(sel) => {
+        const c = document.querySelector(sel);
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200)) n++;
+        return n;
+    }''', selector)
+
+
+def test_stats_panel_fills_in(w):
+    wait_until(lambda: (w.number('test-accuracy') or 0) > 30, 120, 'test accuracy above 30%')
+    for name in ('examples', 'epochs', 'examples-per-s', 'fwd-ms', 'bwd-ms', 'loss', 'l2-loss',
+                 'train-accuracy', 'validation-accuracy', 'test-accuracy'):
+        assert w.number(name) is not None, name
+    assert w.number('examples-per-s') > 0 and w.number('epochs') > 0
+    assert 'last 500 test images' in text(w, '#stats')
+
+
+def test_charts_draw_and_clear(w):
+    wait_until(lambda: canvas_ink(w, '#loss-chart') > 500 and canvas_ink(w, '#accuracy-chart') > 500, 30, 'charts')
+    control(w, 'clear-charts').click()
+    time.sleep(0.2)
+    cleared = canvas_ink(w, '#loss-chart')
+    wait_until(lambda: canvas_ink(w, '#loss-chart') > cleared, 30, 'the loss chart to grow again')
+
+
+def test_network_view_shows_every_layer(w):
+    boxes = w.page.locator('.layer')
+    types = [boxes.nth(i).get_attribute('data-type') for i in range(boxes.count())]
+    assert types == ['input', 'conv', 'relu', 'pool', 'conv', 'relu', 'pool', 'fc', 'softmax']
+    conv = w.page.locator('.layer[data-type="conv"]').first
+    info = conv.text_content()
+    assert '8x5x5x1+8 = 208' in info and '(24 - 5 + 2*2)/1 + 1 = 24' in info and 'stride 1' in info
+    assert w.page.locator('.layer[data-type="conv"]').first.locator('canvas[data-map="weights"]').count() >= 8
+    assert w.page.locator('.layer[data-type="fc"] canvas[data-map="weights"]').count() >= 1
+    assert w.page.locator('.layer[data-type="conv"] canvas[data-map="weight-gradients"]').count() >= 8
+    assert w.page.locator('.layer[data-type="softmax"] .bar-row').count() == 10
+    pool_text = w.page.locator('.layer[data-type="pool"]').first.text_content()
+    assert '(24 - 2 + 2*0)/2 + 1 = 12' in pool_text
+
+
+def test_normalization_and_hover(w):
+    select = control(w, 'normalization')
+    for mode in ('layer', 'global', 'map'):
+        select.select_option(mode)
+        time.sleep(0.3)
+    canvas = w.page.locator('.layer[data-type="conv"] canvas[data-map="activations"]').first
+    canvas.hover()
+    tip = w.page.locator('.layer-tooltip')
+    wait_until(lambda: tip.is_visible(), 5, 'the tooltip')
+    assert '=' in tip.text_content() and 'conv' in tip.text_content()
+    w.page.mouse.move(0, 0)
+
+
+def test_prediction_cards(w):
+    wait_until(lambda: w.page.locator('#cards .card').count() == 12, 20, '12 prediction cards')
+    card = w.page.locator('#cards .card').first
+    assert card.locator('.bar').count() == 3
+    assert canvas_ink(w, '#cards .card canvas') >= 0
+
+
+def test_confusion_matrix_cells_and_mistakes(w):
+    wait_until(lambda: w.stat('examples') and 'All images loaded' in text(w, '#data-note'), 60, 'all data')
+    control(w, 'evaluate').click()
+    wait_until(lambda: w.page.locator('#confusion td[data-true]').count() == 100, 90, 'the confusion matrix')
+    counts = w.page.eval_on_selector_all('#confusion td[data-true]', 'cells => cells.map((c) => Number(c.textContent))')
+    assert sum(counts) == 10000
+    assert '10,000 test images' in text(w, '#confusion caption')
+    assert w.page.locator('#confusion td.acc').count() == 10
+    off = w.page.locator('#confusion td.off').filter(has_not_text='0').first
+    expected = int(off.text_content())
+    off.click()
+    wait_until(lambda: w.page.locator('#cell-list canvas.digit').count() == min(expected, 60), 10, 'the cell images')
+    assert w.page.locator('#mistakes canvas.digit').count() == 24
+    w.page.locator('#mistakes canvas.digit').first.click()
+    wait_until(lambda: 'test image #' in text(w, '#focus-label'), 10, 'the network view to show that image')
+    assert control(w, 'follow-training').is_visible()
+    control(w, 'follow-training').click()
+    wait_until(lambda: text(w, '#focus-label') == 'the latest training example', 10, 'following training again')
+
+
+def png_bytes(pixels, width, height):
+    """A grayscale PNG from rows of 0..255 values (no imaging library needed)."""
+    raw = b''.join(b'\x00' + bytes(pixels[y * width:(y + 1) * width]) for y in range(height))
+
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data) & 0xffffffff)
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0))
+            + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+
+
+def test_drawing_pad_and_upload(w, tmp_path):
+    pad = w.page.locator('#pad canvas').first
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    w.page.mouse.move(box['x'] + 140, box['y'] + 50)
+    w.page.mouse.down()
+    for y in range(50, 240, 10):
+        w.page.mouse.move(box['x'] + 140, box['y'] + y)
+    w.page.mouse.up()
+    wait_until(lambda: w.page.locator('#custom-prediction .bar').count() == 10, 10, 'the live prediction')
+    assert text(w, '#focus-label') == 'your image'
+    assert canvas_ink(w, '#custom-preview') >= 0
+    best = w.page.locator('#custom-prediction .bar.best .name').text_content()
+    assert best in [str(i) for i in range(10)]
+    # An uploaded picture: a dark "7" on white paper.
+    W = H = 60
+    img = [255] * (W * H)
+    for x in range(15, 45):
+        for y in range(10, 15):
+            img[y * W + x] = 0
+    for k in range(35):
+        for d in range(5):
+            img[(14 + k) * W + 44 - k // 2 - d] = 0
+    (tmp_path / 'seven.png').write_bytes(png_bytes(img, W, H))
+    control(w, 'upload').set_input_files(str(tmp_path / 'seven.png'))
+    wait_until(lambda: text(w, '#focus-label') == 'your image' and text(w, '#custom-message') == '', 10, 'upload')
+    (tmp_path / 'notes.txt').write_text('not a picture')
+    control(w, 'upload').set_input_files(str(tmp_path / 'notes.txt'))
+    wait_until(lambda: 'could not read "notes.txt" as an image' in text(w, '#custom-message'), 10, 'upload error')
+    control(w, 'follow-training').click()
+
+
+def test_trainer_settings_apply_live(w):
+    control(w, 'method').select_option('adam')
+    wait_until(lambda: 'method set to adam' in text(w, '#trainer-message'), 10, 'method change')
+    control(w, 'learning_rate').fill('0.001')
+    control(w, 'learning_rate').dispatch_event('change')
+    wait_until(lambda: 'learning rate set to 0.001' in text(w, '#trainer-message'), 10, 'learning rate change')
+    control(w, 'batch_size').fill('0')
+    control(w, 'batch_size').dispatch_event('change')
+    wait_until(lambda: 'batch_size must be a whole number of at least 1' in text(w, '#trainer-message'), 10, 'refusal')
+    assert control(w, 'batch_size').input_value() == '20'
+    for name, value in (('momentum', '0.8'), ('l1_decay', '0.0001'), ('l2_decay', '0.002')):
+        control(w, name).fill(value)
+        control(w, name).dispatch_event('change')
+        wait_until(lambda: f'set to {value}' in text(w, '#trainer-message'), 10, name)
+    control(w, 'method').select_option('adadelta')
+    wait_until(lambda: 'method set to adadelta' in text(w, '#trainer-message'), 10, 'method back')
+    before = w.number('examples')
+    wait_until(lambda: w.number('examples') > before, 10, 'training to go on')
+
+
+def test_pause_step_resume(w):
+    control(w, 'pause').click()
+    w.wait_state('paused', 5)
+    time.sleep(0.5)
+    frozen = w.number('examples')
+    control(w, 'step').click()
+    wait_until(lambda: w.number('examples') == frozen + 20, 10, 'one batch of 20')
+    time.sleep(1)
+    assert w.number('examples') == frozen + 20
+    control(w, 'pause').click()
+    w.wait_state('training', 5)
+
+
+def test_bad_spec_keeps_training_and_presets_change_the_net(w):
+    w.page.locator('#spec-editor summary').click()
+    editor = control(w, 'spec')
+    editor.fill('[{"type": "input", "out_sx": 24, "out_sy": 24, "out_depth": 1},'
+                ' {"type": "conv", "sx": 5, "filters": 4, "stride": 2}, {"type": "softmax", "num_classes": 10}]')
+    control(w, 'change-network').click()
+    wait_until(lambda: 'does not fit: (24 - 5 + 2*0)/2 + 1 = 10.50' in text(w, '#spec-message'), 10, 'the validator message')
+    editor.fill('[{"type": "input", "out_sx": 24}, alert(1)]')
+    control(w, 'change-network').click()
+    wait_until(lambda: 'not valid JSON' in text(w, '#spec-message'), 10, 'the JSON message')
+    before = w.number('examples')
+    wait_until(lambda: w.number('examples') > before + 100, 20, 'the current network to keep training')
+    control(w, 'preset').select_option('mlp')
+    assert '"num_neurons": 100' in editor.input_value()
+    control(w, 'change-network').click()
+    wait_until(lambda: w.page.locator('.layer').count() == 7, 10, 'the MLP layers')
+    assert 'parameters' in text(w, '#param-count') and '68,310' in text(w, '#param-count')
+    wait_until(lambda: (w.number('examples') or 0) > 100, 20, 'the MLP to train')
+    control(w, 'preset').select_option('convnetjs')
+    control(w, 'change-network').click()
+    wait_until(lambda: w.page.locator('.layer').count() == 9, 10, 'the ConvNetJS layers')
+
+
+def test_reset_weights_starts_over(w):
+    wait_until(lambda: (w.number('examples') or 0) > 400, 30, 'some training')
+    control(w, 'reset').click()
+    wait_until(lambda: (w.number('examples') or 1e9) < 400, 10, 'the counter to start over')
+
+
+def test_save_and_load_a_run(w, tmp_path):
+    wait_until(lambda: (w.number('examples') or 0) > 1000, 30, 'some training')
+    with w.page.expect_download() as info:
+        control(w, 'save').click()
+    path = tmp_path / 'run.json'
+    info.value.save_as(path)
+    run = json.loads(path.read_text())
+    assert run['format'] == 'pycore-run' and run['extra']['page']['charts']['loss']
+    saved = run['trainer']['examples']
+    control(w, 'reset').click()
+    wait_until(lambda: (w.number('examples') or 1e9) < saved, 10, 'a fresh run')
+    control(w, 'load-file').set_input_files(str(path))
+    wait_until(lambda: f'continuing at {saved:,} examples' in text(w, '#file-message'), 20, 'the loaded run')
+    wait_until(lambda: (w.number('examples') or 0) > saved, 10, 'training to continue from the saved count')
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"layers": [')
+    control(w, 'load-file').set_input_files(str(bad))
+    wait_until(lambda: 'not valid JSON' in text(w, '#file-message'), 10, 'the bad-file message')
+    w.page.locator('#files details summary').click()
+    control(w, 'paste').fill('{"format": "pycore-run", "version": 1}')
+    control(w, 'load-paste').click()
+    wait_until(lambda: 'incomplete or malformed' in text(w, '#file-message'), 10, 'the bad-paste message')
+    assert (w.number('examples') or 0) > saved                   # the loaded run kept training
+
+
+def test_switch_to_fashion_mnist(w, site):
+    datasets = json.loads((site / 'data' / 'manifest.json').read_text())['datasets']
+    if 'fashion-mnist' not in datasets:
+        pytest.skip('this build has no Fashion-MNIST (install the Debian package dataset-fashion-mnist)')
+    control(w, 'dataset').select_option('fashion-mnist')
+    wait_until(lambda: (w.number('examples') or 0) > 200, 60, 'training on Fashion-MNIST')
+    wait_until(lambda: 'Trouser' in text(w, '#cards') or 'Ankle boot' in text(w, '#cards')
+               or 'Sneaker' in text(w, '#cards'), 30, 'Fashion-MNIST class names on the cards')
