@@ -216,7 +216,7 @@ function makeLegend(gray) {
     legendBars.set(gray, bar);
   }
   const dpr = Math.max(1, Math.ceil(window.devicePixelRatio || 1));
-  const canvas = el('canvas', { class: 'legend-scale', width: LEGEND.w * dpr, height: LEGEND.h * dpr });
+  const canvas = el('canvas', { class: 'legend-scale', role: 'img', width: LEGEND.w * dpr, height: LEGEND.h * dpr });
   canvas.style.width = `${LEGEND.w}px`;
   canvas.style.height = `${LEGEND.h}px`;
   const ctx = canvas.getContext('2d');
@@ -236,6 +236,7 @@ function drawLegend(scale, lo, hi) {
   const text = `${lo} ${hi}`;
   if (scale.text === text) return;
   scale.text = text;
+  scale.canvas.setAttribute('aria-label', lo ? `colour scale from ${lo} to ${hi}` : 'colour scale');
   const { ctx, bar } = scale, [x0, x1] = LEGEND.bar, mid = LEGEND.h / 2;
   ctx.clearRect(0, 0, LEGEND.w, LEGEND.h);
   ctx.drawImage(bar, x0, 3, x1 - x0, LEGEND.h - 6);
