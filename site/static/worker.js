@@ -58,7 +58,12 @@ self.fetch = async (input, init) => {
     fail(err.message, url);
     throw err;
   }
-  if (!resp.body) return resp;
+  // The wasm response is handed over untouched: a re-wrapped Response has no URL, and Chromium
+  // only caches compiled WebAssembly for responses it can tie to a URL.
+  if (!resp.body || name.endsWith('.wasm')) {
+    bytesLoaded += Number(resp.headers.get('content-length')) || 0;
+    return resp;
+  }
   const reader = resp.body.getReader();
   const counted = new ReadableStream({
     async pull(ctrl) {
@@ -88,17 +93,24 @@ async function fetchBytes(path) {
 function call(method, ...args) { return bridge.call(session, method, ...args); }
 
 async function start() {
+  // Small downloads start at once, so they arrive while Pyodide compiles and boots.
+  const zipBytes = fetchBytes('py/pycore.zip');
+  const manifestReady = fetchBytes('data/manifest.json').then((b) => JSON.parse(new TextDecoder().decode(b)));
+  const firstChunks = manifestReady.then((m) => {
+    const d = m.datasets.mnist;
+    return [['train', d.train[0], fetchBytes(d.train[0].file)], ['test', d.test[0], fetchBytes(d.test[0].file)]];
+  });
+  for (const p of [zipBytes, manifestReady, firstChunks]) p.catch(() => {});   // reported where awaited
   progress('downloading the Python runtime (Pyodide)');
   pyodide = await loadPyodide({ indexURL: new URL('pyodide/', ROOT).href });
   progress('downloading NumPy');
   await pyodide.loadPackage('numpy', { messageCallback: () => {}, errorCallback: (m) => fail('NumPy could not be loaded', m) });
   progress('downloading pycore');
-  const zip = await fetchBytes('py/pycore.zip');
-  pyodide.unpackArchive(zip, 'zip', { extractDir: '/home/pyodide/live' });
+  pyodide.unpackArchive(await zipBytes, 'zip', { extractDir: '/home/pyodide/live' });
   pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/live')");
   bridge = pyodide.pyimport('bridge');
   progress('reading the data manifest');
-  manifest = JSON.parse(new TextDecoder().decode(await fetchBytes('data/manifest.json')));
+  manifest = await manifestReady;
   const meta = {};
   for (const [name, d] of Object.entries(manifest.datasets)) {
     meta[name] = { title: d.title, classes: d.classes, train_count: d.train_count, test_count: d.test_count };
@@ -106,7 +118,7 @@ async function start() {
   session = bridge.Session(pyodide.toPy(meta));
   announce('ready');
   progress('downloading the first training images');
-  loadData('mnist');
+  loadData('mnist', await firstChunks);
   await trainLoop();
 }
 
@@ -117,16 +129,18 @@ function announce(type, extra = {}) {
 }
 
 const loading = new Set();
-async function loadData(name) {
+async function loadData(name, started = []) {
   if (loading.has(name)) return;
   loading.add(name);
   const data = manifest.datasets[name];
-  // First one chunk of each split so training (and testing) can start, then the rest.
+  // First one chunk of each split so training (and testing) can start, then the rest; `started`
+  // holds [kind, chunk, bytes promise] for chunks already being fetched.
   const order = [['train', data.train[0]], ['test', data.test[0]],
     ...data.train.slice(1).map((c) => ['train', c]), ...data.test.slice(1).map((c) => ['test', c])];
   try {
     for (const [kind, chunk] of order) {
-      const bytes = await fetchBytes(chunk.file);
+      const early = started.find(([k, c]) => k === kind && c.file === chunk.file);
+      const bytes = await (early ? early[2] : fetchBytes(chunk.file));
       const r = call('add_chunk', name, kind, bytes, chunk.count);
       if (r.error) throw new Error(r.error);
       wake();
