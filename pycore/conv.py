@@ -29,9 +29,10 @@ def fft_forward(xp, w, b):
         Y = X * Wf[:, 0].conj()                   # (N, F, Hp, Wp//2+1) by broadcasting
     else:
         Y = _mix(X, Wf.conj(), 'nc,fc->nf')
-    y = np.fft.irfft2(Y, s=(Hp, Wp))[:, :, :Hp - KH + 1, :Wp - KW + 1]
+    # A contiguous copy of the valid region: every later elementwise op runs ~3x faster on it.
+    y = np.ascontiguousarray(np.fft.irfft2(Y, s=(Hp, Wp))[:, :, :Hp - KH + 1, :Wp - KW + 1], dtype=xp.dtype)
     y += b[:, None, None]
-    return y.astype(xp.dtype, copy=False), (X, Wf)
+    return y, (X, Wf)
 
 
 def fft_backward(dout, cache, kshape, need_dx):
@@ -85,7 +86,7 @@ def im2col_forward(xp, w, b, stride):
     Ho, Wo = win.shape[2:4]
     cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * KH * KW)
     y = cols @ w.reshape(F, -1).T + b              # (N*Ho*Wo, F)
-    return y.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2), cols
+    return np.ascontiguousarray(y.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)), cols
 
 
 def im2col_backward(dout, cols, w, xp_shape, stride, need_dx):

@@ -92,7 +92,7 @@ class Conv(Layer):
         if dxp is None:
             return None
         p = self.pad
-        return dxp[:, :, p:dxp.shape[2] - p, p:dxp.shape[3] - p] if p else dxp
+        return np.ascontiguousarray(dxp[:, :, p:dxp.shape[2] - p, p:dxp.shape[3] - p]) if p else dxp
 
 
 class Pool(Layer):

@@ -9,7 +9,7 @@ import { renderBars, renderCards, renderConfusion, renderGallery } from './predi
 const params = new URLSearchParams(location.search);
 // Loading with no news from the worker for this long is an error; ?stall=SECONDS changes it.
 const STALL_MS = 1000 * (Number(params.get('stall')) || 30);
-const SNAPSHOT_MS = 100;      // ask for a layer snapshot at most this often (10 per second)
+const SNAPSHOT_MS = 70;       // ask for a layer snapshot this often; the round trip makes it ~12 per second
 const CARDS_MS = 3000;        // refresh the test prediction cards this often
 const EVALUATE_MS = 60000;    // re-score the whole test set this often while training (costs ~5% of training)
 const CHART_EVERY = 500;      // examples between chart points

@@ -1,0 +1,156 @@
+"""Turn bench/run.py's results into the headline ratios, the issue's targets, a table and markdown."""
+
+
+def value(results, *keys):
+    """results[k1][k2]...; None when a measurement is missing or failed."""
+    for k in keys:
+        if not isinstance(results, dict) or k not in results:
+            return None
+        results = results[k]
+    return results
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def ratios(r):
+    per_s = {name: value(r, "throughput", name, "examples_per_s")
+             for name in ("page", "pycore_worker", "convnetjs", "native")}
+    return {"page / ConvNetJS": ratio(per_s["page"], per_s["convnetjs"]),
+            "pycore worker / ConvNetJS": ratio(per_s["pycore_worker"], per_s["convnetjs"]),
+            "Pyodide / native CPython": ratio(per_s["pycore_worker"], per_s["native"])}
+
+
+def targets(r):
+    """The issue's targets with the measured value and whether each is met (None: not measured)."""
+    page_x = r["ratios"]["page / ConvNetJS"]
+    rows = [
+        ("page ≥5x ConvNetJS (stretch 8x)", page_x, "x", lambda v: v >= 5),
+        ("pycore in Pyodide ≥50% of native", r["ratios"]["Pyodide / native CPython"], "%", lambda v: v >= 0.5),
+        ("first step ≤4 s cold", value(r, "page", "cold", "first_step_s"), "s", lambda v: v <= 4),
+        ("first step ≤2 s warm", value(r, "page", "warm", "first_step_s"), "s", lambda v: v <= 2),
+        ("no main-thread task >50 ms while training", value(r, "page", "main_thread", "longest_task_ms"),
+         "ms", lambda v: v <= 50),
+        ("views refresh ≥10 Hz", value(r, "page", "main_thread", "views_per_s"), "Hz", lambda v: v >= 10),
+        ("test accuracy ≥98% within 60 s of page load", value(r, "accuracy", "reached_98", "started_s"),
+         "s", lambda v: v <= 60),
+    ]
+    out = [{"target": name, "value": v, "unit": unit, "met": None if v is None else bool(ok(v))}
+           for name, v, unit, ok in rows]
+    out[0]["stretch_met"] = None if page_x is None else page_x >= 8
+    if out[-1]["value"] is None and value(r, "accuracy", "evaluations"):
+        out[-1]["met"] = False        # measured, but 98% was never reached
+    return out
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "—"
+    if unit == "%":
+        return f"{100 * v:.0f}%"
+    if unit == "x":
+        return f"{v:.2f}x"
+    if unit == "MB":
+        return f"{v / 1e6:.2f} MB"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}"
+
+
+def throughput_cell(r, key):
+    t = value(r, "throughput", key) or {}
+    return f"error: {t['error']}" if "error" in t else fmt(t.get("examples_per_s"))
+
+
+def bytes_cell(start):
+    if not start:
+        return "—"
+    return (f"{fmt(start['bytes_served'], 'MB')} served ({start['requests_served']} requests reached the server, "
+            f"{start['not_modified']} answered 304); browser: {fmt(start['bytes_browser'], 'MB')} over "
+            f"{start['requests_browser']} requests, {start['worker_requests_browser']} of them the worker's")
+
+
+def accuracy_cell(acc, goal):
+    hit = value(acc, f"reached_{goal}")
+    if hit:
+        return f"{hit['started_s']:.1f} s (evaluation started after {hit['examples']:,} examples: {hit['accuracy']:.2f}%)"
+    if value(acc, "error"):
+        return f"error: {acc['error']}"
+    best = value(acc, "best")
+    return "not reached" + (f" (best {best['accuracy']:.2f}% at {best['started_s']:.1f} s)" if best else "")
+
+
+def table_rows(r):
+    pg = r.get("page", {})
+    mt, cold, warm = pg.get("main_thread", {}), pg.get("cold"), pg.get("warm")
+    warm_runs = ", ".join(f"{t:.2f}" for t in value(warm, "runs_first_step_s") or [])
+    return [
+        ("page, views updating (examples/s)", throughput_cell(r, "page")),
+        ("pycore in a Pyodide worker, no UI (examples/s)", throughput_cell(r, "pycore_worker")),
+        ("ConvNetJS 0.3.0 in a worker, tight loop (examples/s)", throughput_cell(r, "convnetjs")),
+        ("pycore on native CPython (examples/s)", throughput_cell(r, "native")),
+        ("first step, empty cache (s)", fmt(value(cold, "first_step_s"))),
+        ("first step, warm cache (s, median)", fmt(value(warm, "first_step_s")) + (f" (runs: {warm_runs})" if warm_runs else "")),
+        ("bytes before first step, empty cache", bytes_cell(cold)),
+        ("bytes before first step, warm cache", bytes_cell(warm)),
+        ("longest main-thread task since the first step (ms)", f"{fmt(mt.get('longest_task_ms'))} "
+         f"({mt.get('long_tasks', '—')} tasks >50 ms; in the window: {fmt(mt.get('longest_task_in_window_ms'))})"),
+        ("frame time p50 / p95 / p99 (ms)", " / ".join(fmt(mt.get(f"frame_p{q}_ms")) for q in (50, 95, 99))),
+        ("layer views refreshed per second", f"{fmt(mt.get('views_per_s'))} "
+         f"({fmt(mt.get('layer_paints_per_s'))} layer-canvas paints/s)"),
+        ("full test set ≥95% (since navigation)", accuracy_cell(r.get("accuracy"), 95)),
+        ("full test set ≥98% (since navigation)", accuracy_cell(r.get("accuracy"), 98)),
+    ]
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+def summary(r):
+    """The figures and the ratios as two markdown tables (what the command prints)."""
+    return (markdown_table(["measure", "value"], table_rows(r)) + "\n\n"
+            + markdown_table(["ratio", "value"], [(k, fmt(v, "x")) for k, v in r["ratios"].items()]))
+
+
+def target_rows(r):
+    rows = []
+    for t in r["targets"]:
+        shown = fmt(t["value"], t["unit"]) + ("" if t["unit"] in ("%", "x") or t["value"] is None else f" {t['unit']}")
+        if t["target"].startswith("test accuracy") and t["value"] is None:
+            shown = accuracy_cell(r.get("accuracy"), 98)
+        status = {True: "met", False: "not met", None: "not measured"}[t["met"]]
+        if t.get("stretch_met") is not None:
+            status += f" (stretch: {'met' if t['stretch_met'] else 'not met'})"
+        rows.append((t["target"], shown, status))
+    return rows
+
+
+def stage_lines(r):
+    lines = []
+    for kind in ("cold", "warm"):
+        stages = value(r, "page", kind, "stages_s") or []
+        if stages:
+            steps = "; ".join(f"{t:.2f} {text.rstrip('…')}" for text, t in stages)
+            lines.append(f"- {kind}: {steps}; {value(r, 'page', kind, 'first_step_s'):.2f} first training step")
+    return "\n".join(lines) or "- not measured"
+
+
+def markdown(r, method):
+    """The results as markdown: command, date, machine, figures, ratios, targets, method."""
+    m = r.get("machine", {})
+    parts = [
+        "# Benchmarks",
+        f"Command: `{r['command']}`  \nDate: {r['date']}",
+        f"Machine: {m.get('cores')} cores ({m.get('cpu')}), {m.get('memory_mib', 0):,} MiB memory, {m.get('os')}; "
+        f"Chromium {m.get('chromium')} (headless); Python {m.get('python')} with NumPy {m.get('numpy')}; "
+        f"Pyodide {m.get('pyodide')}. Throughput windows: {r['seconds']:g} s each.",
+        "## Figures", markdown_table(["measure", "value"], table_rows(r)),
+        "## Ratios", markdown_table(["ratio", "value"], [(k, fmt(v, "x")) for k, v in r["ratios"].items()]),
+        "## Targets", markdown_table(["target", "measured", "status"], target_rows(r)),
+        "## Loading stages (s since navigation, as the page showed them)", stage_lines(r),
+        "## How these were measured", method.strip(),
+    ]
+    if r.get("console_errors"):
+        parts += ["## Console errors during the run", "\n".join(f"- `{e}`" for e in r["console_errors"])]
+    return "\n\n".join(parts) + "\n"
