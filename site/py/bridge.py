@@ -87,7 +87,7 @@ class Session:
     TRAIN_WINDOW = 2000
     VALIDATION_WINDOW = 500
     TEST_WINDOW = 500
-    EVAL_RATIO = 5            # score one validation and one test image per this many trained
+    EVAL_RATIO = 10           # score one validation and one test image per this many trained
     EVAL_BATCH = 40           # ...in batches of at least this many, as each forward call has a fixed cost
 
     def __init__(self, datasets, dataset='mnist', spec=None, trainer=None, seed=0):
@@ -192,8 +192,7 @@ class Session:
         the snapshot is computed only when asked for.
         """
         d = self.ds
-        n = d.train.count
-        usable = np.flatnonzero(~d.is_validation[:n])
+        usable = self._usable()
         if len(usable) == 0:
             return None
         B = self.trainer.options.batch_size
@@ -211,7 +210,12 @@ class Session:
             if (time.perf_counter() - t0) * 1000 >= budget_ms:
                 break
         self.last_example = (x[0], int(y[0]))
-        snap = self.snapshot() if want_snapshot else None
+        snap = None
+        if want_snapshot:
+            # The latest training example is already in the layers (index 0 of the last batch):
+            # drawing it costs no extra forward or backward pass.
+            snap = self._pack(pycore.snapshot(self.net, 0), self.net.layers[-1].out[0].ravel(), int(y[0]),
+                              'the latest training example') if self.focus is None else self.snapshot()
         self._score_held_out(trained)
         self.last = {'examples': self.trainer.examples, 'steps': self.trainer.steps,
                      'fwd_ms': fwd / trained, 'bwd_ms': bwd / trained, 'loss': loss / trained,
@@ -280,8 +284,19 @@ class Session:
         else:
             return None
         probs, layers = pycore.inspect(self.net, x, label)
-        return {'label': label, 'source': f['description'] if f else 'the latest training example',
-                'probs': probs.astype(np.float32),
+        return self._pack(layers, probs, label, f['description'] if f else 'the latest training example')
+
+    def _usable(self):
+        """Indices of the loaded training images that are not held out for validation."""
+        d = self.ds
+        if getattr(d, 'usable_count', None) != d.train.count:
+            d.usable = np.flatnonzero(~d.is_validation[:d.train.count])
+            d.usable_count = d.train.count
+        return d.usable
+
+    @staticmethod
+    def _pack(layers, probs, label, source):
+        return {'label': label, 'source': source, 'probs': np.asarray(probs, dtype=np.float32),
                 'layers': [{'type': L['type'], 'shape': L['shape'], 'act': L['activations'],
                             'grad': L['gradients'], 'weights': L['weights'] or None,
                             'wgrads': L['weight_gradients'] or None} for L in layers]}

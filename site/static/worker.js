@@ -4,7 +4,7 @@
 import { loadPyodide } from '../pyodide/pyodide.mjs';
 
 const ROOT = new URL('../', import.meta.url);
-const SLICE_MS = 16;          // training work per slice
+const SLICE_MS = 25;          // training work per slice (pause and requests wait at most this long)
 const EVAL_SLICE_MS = 8;      // test-set evaluation work per slice, while one is running
 
 let stage = 'starting';
