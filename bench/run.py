@@ -372,7 +372,7 @@ METHOD = """
   now" as soon as the previous result arrives and reads the confusion matrix caption. Times are
   when each evaluation started, in seconds since navigation; only results covering all 10,000 test
   images count. Back-to-back evaluations take part of the worker's time, so training runs slower
-  than on an untouched page (which re-scores every 30 s).
+  than on an untouched page (which re-scores once a minute).
 """
 
 

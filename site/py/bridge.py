@@ -424,8 +424,6 @@ def export(value):
 def call(session, method, *args):
     """Call a Session method from JS: returns {'ok': value} or {'error': message} for PycoreError,
     so bad user input (a spec, a file) becomes a message instead of a crashed worker."""
-    if hasattr(args[-1] if args else None, 'to_py') and method in ('set_options',):
-        args = (args[0].to_py(),)
     try:
         return export({'ok': getattr(session, method)(*args)})
     except PycoreError as e:
