@@ -123,7 +123,7 @@ async function start() {
 }
 
 function announce(type, extra = {}) {
-  const net = bridge.export(session.describe());
+  const net = call('describe').ok;
   const datasets = Object.fromEntries(Object.entries(manifest.datasets).map(([k, d]) => [k, d.title]));
   post({ type, net, presets: bridge.export(bridge.PRESETS), datasets, ...extra });
 }
@@ -158,7 +158,9 @@ const nextTask = () => new Promise((resolve) => { resumeSlice = resolve; channel
 const waitForWake = () => new Promise((resolve) => { wakeUp = () => { wakeUp = null; resolve(); }; });
 
 function trainSlice(budget) {
-  const result = bridge.export(session.train_for(budget, wantSnapshot));
+  const r = call('train_for', budget, wantSnapshot);   // plain JS values: no proxies to free
+  if (r.error) throw new Error(r.error);
+  const result = r.ok;
   if (result === undefined) return false;
   post({ type: 'stats', stats: result.stats });
   if (result.snapshot) { wantSnapshot = false; post({ type: 'snapshot', snapshot: result.snapshot }); }
@@ -194,7 +196,7 @@ const handlers = {
   step() { stepRequested = true; wantSnapshot = true; wake(); return true; },
   snapshot() {
     if (!paused) { wantSnapshot = true; return true; }
-    const snap = bridge.export(session.snapshot());       // paused: nothing else will take one
+    const snap = call('snapshot').ok;                      // paused: nothing else will take one
     if (snap) post({ type: 'snapshot', snapshot: snap });
     return true;
   },
