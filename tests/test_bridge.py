@@ -8,6 +8,8 @@ import pytest
 from pycore import PycoreError
 
 bridge = pytest.importorskip('bridge')   # site/py is put on sys.path by conftest.py
+import datasets  # noqa: E402
+import session  # noqa: E402
 
 CLASSES = [str(i) for i in range(10)]
 
@@ -82,8 +84,8 @@ def test_validation_images_are_never_trained_on(monkeypatch):
     raw, labels, images = chunk(300)
     s.add_chunk('mnist', 'train', raw, 300)
     seen = []
-    real = bridge.random_crops
-    monkeypatch.setattr(bridge, 'random_crops', lambda imgs, size, rng: (seen.append(imgs.copy()), real(imgs, size, rng))[1])
+    real = session.random_crops
+    monkeypatch.setattr(session, 'random_crops', lambda imgs, size, rng: (seen.append(imgs.copy()), real(imgs, size, rng))[1])
     s.train_for(30)
     val = {images[i].tobytes() for i in np.flatnonzero(s.ds.is_validation)}
     assert val and seen
@@ -230,7 +232,7 @@ def test_switch_dataset_uses_its_own_data():
 
 
 def test_window_is_a_moving_average():
-    w = bridge.Window(3)
+    w = datasets.Window(3)
     assert w.mean() is None
     w.add(np.array([1, 1, 1, 0]))
     assert w.mean() == pytest.approx(2 / 3)

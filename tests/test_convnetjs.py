@@ -34,14 +34,7 @@ TARBALL = 'convnetjs-0.3.0.tgz'
 INTEGRITY = 'sha512-qG6VEbJS8FOQFR6xS0NMfUseR3P6GJ/JfAq2Ff8MrpeF5Y2HVmZI6zcakOYz50f34qq2SMumlUhB7gfmypo8lg=='
 PRESEEDED = Path('/tmp/dl') / TARBALL    # a copy some machines already have; used only if it verifies
 
-MNIST_DEFS = [
-    {'type': 'input', 'out_sx': 24, 'out_sy': 24, 'out_depth': 1},
-    {'type': 'conv', 'sx': 5, 'filters': 8, 'stride': 1, 'pad': 2, 'activation': 'relu'},
-    {'type': 'pool', 'sx': 2, 'stride': 2},
-    {'type': 'conv', 'sx': 5, 'filters': 16, 'stride': 1, 'pad': 2, 'activation': 'relu'},
-    {'type': 'pool', 'sx': 3, 'stride': 3},
-    {'type': 'softmax', 'num_classes': 10},
-]
+MNIST_DEFS = pycore.CONVNETJS_MNIST    # the demo's layer list, given to both libraries
 # Non-square, depth 2, decay multipliers, tanh and the svm loss: catches x/y/depth mix-ups.
 SMALL_DEFS = [
     {'type': 'input', 'out_sx': 5, 'out_sy': 3, 'out_depth': 2},

@@ -1,0 +1,361 @@
+"""One training run in the page's worker: the net, its trainer, the data loaded so far, the running
+statistics, the example the network view shows, test-set evaluation, and saving/loading the run."""
+import json
+import time
+
+import numpy as np
+
+import pycore
+from datasets import IMAGE, Dataset, Window
+from pycore import PycoreError
+from pycore.data import crop, prepare_digit, random_crops, to_float
+from pycore.metrics import confident_mistakes, confusion_matrix, per_class_accuracy
+
+PRESETS = {
+    'convnetjs': {'title': 'ConvNetJS MNIST net', 'spec': pycore.CONVNETJS_MNIST},
+    'mlp': {'title': 'Plain MLP (two hidden layers)', 'spec': [
+        {'type': 'input', 'out_sx': 24, 'out_sy': 24, 'out_depth': 1},
+        {'type': 'fc', 'num_neurons': 100, 'activation': 'relu'},
+        {'type': 'fc', 'num_neurons': 100, 'activation': 'relu'},
+        {'type': 'softmax', 'num_classes': 10}]},
+    'deeper': {'title': 'Deeper net (four 3x3 conv layers)', 'spec': [
+        {'type': 'input', 'out_sx': 24, 'out_sy': 24, 'out_depth': 1},
+        {'type': 'conv', 'sx': 3, 'filters': 8, 'stride': 1, 'pad': 1, 'activation': 'relu'},
+        {'type': 'conv', 'sx': 3, 'filters': 8, 'stride': 1, 'pad': 1, 'activation': 'relu'},
+        {'type': 'pool', 'sx': 2, 'stride': 2},
+        {'type': 'conv', 'sx': 3, 'filters': 16, 'stride': 1, 'pad': 1, 'activation': 'relu'},
+        {'type': 'pool', 'sx': 2, 'stride': 2},
+        {'type': 'conv', 'sx': 3, 'filters': 16, 'stride': 1, 'pad': 1, 'activation': 'relu'},
+        {'type': 'pool', 'sx': 2, 'stride': 2},
+        {'type': 'fc', 'num_neurons': 32, 'activation': 'relu'},
+        {'type': 'softmax', 'num_classes': 10}]},
+}
+
+
+class Session:
+    """One training run: the net, its trainer, the data loaded so far and the running statistics."""
+
+    TRAIN_WINDOW = 2000
+    VALIDATION_WINDOW = 500
+    TEST_WINDOW = 500
+    EVAL_RATIO = 10           # score one validation and one test image per this many trained
+    EVAL_BATCH = 40           # ...in batches of at least this many, as each forward call has a fixed cost
+
+    def __init__(self, datasets, dataset='mnist', spec=None, trainer=None, seed=0):
+        """datasets: name -> {'title', 'classes', 'train_count', 'test_count'} (the data manifest)."""
+        if dataset not in datasets:
+            raise PycoreError(f'unknown dataset {dataset!r}')
+        self.meta = datasets
+        self.seed = seed
+        self.data = {dataset: Dataset(dataset, datasets[dataset], seed)}
+        self.ds = self.data[dataset]
+        self.options = dict(trainer or pycore.CONVNETJS_TRAINER)
+        self.focus = None
+        self.last_example = None  # (x (C, H, W) float32, label) of the latest training batch
+        self.last_eval = None
+        self._start(pycore.Net.from_spec(spec or pycore.CONVNETJS_MNIST, seed=seed))
+
+    def _start(self, net, trainer=None):
+        """Make `net` the one being trained, with fresh statistics."""
+        self._check_fits(net)
+        self.net = net
+        self.trainer = trainer or pycore.Trainer(net, **self.options)
+        self.options = dict(self.trainer.options.__dict__)
+        self.rng = np.random.default_rng([self.seed, net.seed])
+        self.eval_rng = np.random.default_rng([self.seed, net.seed, 1])
+        self.train_acc = Window(self.TRAIN_WINDOW)
+        self.val_acc = Window(self.VALIDATION_WINDOW)
+        self.test_acc = Window(self.TEST_WINDOW)
+        self.pending_eval = 0
+        self.evaluation = None
+        self.last = {}
+
+    def _check_fits(self, net):
+        C, H, W = net.input_shape
+        if C != 1 or H != W or H > IMAGE:
+            raise PycoreError(f'the input layer must be at most {IMAGE}x{IMAGE}x1 and square: the images are '
+                              f'{IMAGE}x{IMAGE} grayscale and get randomly cropped to the input size '
+                              f'(got {W}x{H}x{C})')
+        last = net.layers[-1]
+        K = len(self.ds.classes)
+        if last.type not in ('softmax', 'svm') or net.num_outputs != K:
+            raise PycoreError(f'the last layer must be softmax or svm with num_classes {K}: {self.ds.title} has '
+                              f'{K} classes')
+
+    @property
+    def crop(self):
+        return self.net.input_shape[1]
+
+    def add_chunk(self, dataset, kind, raw, count):
+        if hasattr(raw, 'to_bytes'):      # a JS Uint8Array arriving from the worker
+            raw = raw.to_bytes()
+        if dataset not in self.data:
+            self.data[dataset] = Dataset(dataset, self.meta[dataset], self.seed)
+        d = self.data[dataset]
+        (d.train if kind == 'train' else d.test).add(raw, count)
+
+    def loaded(self, dataset):
+        d = self.data.get(dataset)
+        return (d.train.count, d.test.count) if d else (0, 0)
+
+    def describe(self):
+        """The net for the page: per layer type, output shape (C, H, W), geometry, formulas."""
+        out = []
+        for layer, d in zip(self.net.layers, self.net.describe()):
+            out.append({'type': d['type'], 'shape': list(d['out_shape']), 'formula': d['formula'],
+                        'params': d['params'], 'params_formula': d['params_formula'],
+                        'geometry': {k: d[k] for k in ('sx', 'sy', 'stride', 'pad', 'filters', 'num_neurons',
+                                                       'drop_prob', 'alpha') if k in d and d[k] is not None},
+                        'weight_shapes': {k: list(v.shape) for k, v in layer.params.items()}})
+        return {'layers': out, 'spec': json.dumps(self.net.spec, indent=1), 'options': self.options,
+                'dataset': self.ds.name, 'classes': self.ds.classes, 'param_count': int(self.net.param_count()),
+                'examples': self.trainer.examples, 'train_count': len(self.ds.train.labels),
+                'test_count': len(self.ds.test.labels)}
+
+    def set_options(self, options):
+        self.trainer.set(**options)
+        self.options = dict(self.trainer.options.__dict__)
+        return self.options
+
+    def change_spec(self, text):
+        """Train a new net from spec text (JSON); the current one keeps training if it is invalid."""
+        self._start(pycore.Net.from_spec(text, seed=self.net.seed))
+        return self.describe()
+
+    def reset(self):
+        """Fresh weights (a new seed) for the same spec; statistics start over."""
+        self._start(pycore.Net.from_spec(self.net.spec, seed=self.net.seed + 1))
+        return self.describe()
+
+    def switch_dataset(self, name):
+        if name not in self.meta:
+            raise PycoreError(f'this build has no dataset {name!r}')
+        if name not in self.data:
+            self.data[name] = Dataset(name, self.meta[name], self.seed)
+        self.ds = self.data[name]
+        self.focus = None
+        return self.reset()
+
+    def train_for(self, budget_ms, want_snapshot=False):
+        """Train batches until `budget_ms` of work is done (at least one batch).
+
+        Returns {'stats': ..., 'snapshot': ... or None} or None while no training data has arrived;
+        the snapshot is computed only when asked for.
+        """
+        d = self.ds
+        usable = self._usable()
+        if len(usable) == 0:
+            return None
+        B = self.trainer.options.batch_size
+        t0 = time.perf_counter()
+        fwd = bwd = loss = 0.0
+        trained = 0
+        while True:
+            idx = usable[self.rng.integers(0, len(usable), B)]
+            x = to_float(random_crops(d.train.images[idx], self.crop, self.rng))
+            y = d.train.labels[idx]
+            s = self.trainer.train_batch(x, y)
+            self.train_acc.add(self.net.layers[-1].out.reshape(B, -1).argmax(1) == y)
+            fwd, bwd, loss = fwd + s['fwd_ms'] * B, bwd + s['bwd_ms'] * B, loss + s['loss'] * B
+            trained += B
+            if (time.perf_counter() - t0) * 1000 >= budget_ms:
+                break
+        self.last_example = (x[0], int(y[0]))
+        snap = None
+        if want_snapshot:
+            # The latest training example is already in the layers (index 0 of the last batch):
+            # drawing it costs no extra forward or backward pass.
+            snap = self._pack(pycore.snapshot(self.net, 0), self.net.layers[-1].out[0].ravel(), int(y[0]),
+                              'the latest training example') if self.focus is None else self.snapshot()
+        self._score_held_out(trained)
+        self.last = {'examples': self.trainer.examples, 'steps': self.trainer.steps,
+                     'fwd_ms': fwd / trained, 'bwd_ms': bwd / trained, 'loss': loss / trained,
+                     'l2_loss': s['l2_decay_loss'], 'l1_loss': s['l1_decay_loss'],
+                     'train_accuracy': self.train_acc.mean(), 'validation_accuracy': self.val_acc.mean(),
+                     'test_accuracy': self.test_acc.mean(), 'epochs': self.trainer.examples / len(usable),
+                     'train_loaded': d.train.count, 'test_loaded': d.test.count, 'trained': trained,
+                     'work_ms': (time.perf_counter() - t0) * 1000}
+        return {'stats': self.last, 'snapshot': snap}
+
+    def _score_held_out(self, trained):
+        """Score a few random held-out images (centre crop) for the moving validation and test accuracy."""
+        self.pending_eval += trained
+        k = self.pending_eval // self.EVAL_RATIO
+        if k < self.EVAL_BATCH:
+            return
+        self.pending_eval -= k * self.EVAL_RATIO
+        d = self.ds
+        val = self._held_out()
+        if len(val):
+            idx = val[self.eval_rng.integers(0, len(val), k)]
+            self.val_acc.add(self.predict(d.train.images[idx]).argmax(1) == d.train.labels[idx])
+        if d.test.count:
+            idx = self.eval_rng.integers(0, d.test.count, k)
+            self.test_acc.add(self.predict(d.test.images[idx]).argmax(1) == d.test.labels[idx])
+
+    def predict(self, images):
+        """(N, 28, 28) uint8 -> (N, K) class probabilities (centre crop)."""
+        m = (IMAGE - self.crop) // 2
+        return self.net.forward(to_float(crop(images, self.crop, m, m)))
+
+    def set_focus(self, kind, index=None, pixels=None, width=None, height=None):
+        """Choose the example the network view shows: 'training' (the latest training example),
+        'test' (test image `index`) or 'custom' (a grayscale picture in [0, 1], preprocessed
+        like MNIST). Returns the 28x28 image, its label (or None) and a description."""
+        if kind == 'training':
+            self.focus = None
+            return {'kind': kind, 'description': 'the latest training example'}
+        if kind == 'test':
+            index = int(index)
+            if not 0 <= index < self.ds.test.count:
+                raise PycoreError(f'test image {index} is not loaded')
+            image, label = self.ds.test.images[index], int(self.ds.test.labels[index])
+            description = f'test image #{index}'
+        elif kind == 'custom':
+            if hasattr(pixels, 'to_py'):
+                pixels = pixels.to_py()
+            gray = np.asarray(pixels, dtype=np.float32).reshape(int(height), int(width))
+            image, label, description = prepare_digit(gray), None, 'your image'
+        else:
+            raise PycoreError(f'unknown example kind {kind!r}')
+        self.focus = {'kind': kind, 'index': index, 'image': image, 'label': label, 'description': description}
+        return {'kind': kind, 'index': index, 'image': image.ravel(), 'label': label, 'description': description}
+
+    def snapshot(self):
+        """What every layer holds for the focus example (or the latest training example), or None:
+        {'label', 'source', 'probs', 'layers': [{'type', 'shape', 'act', 'grad', 'weights', 'wgrads'}]},
+        each array part being {'data': flat float32, 'shape', 'min', 'max'}."""
+        f = self.focus
+        if f is not None:
+            m = (IMAGE - self.crop) // 2
+            x = to_float(crop(f['image'][None], self.crop, m, m))[0]
+            label = f['label']
+        elif self.last_example is not None and self.last_example[0].shape == self.net.input_shape:
+            x, label = self.last_example
+        else:
+            return None
+        probs, layers = pycore.inspect(self.net, x, label)
+        return self._pack(layers, probs, label, f['description'] if f else 'the latest training example')
+
+    def _usable(self):
+        """Indices of the loaded training images that are not held out for validation."""
+        return self.ds.indices()[0]
+
+    def _held_out(self):
+        """Indices of the loaded training images held out for validation."""
+        return self.ds.indices()[1]
+
+    @staticmethod
+    def _pack(layers, probs, label, source):
+        return {'label': label, 'source': source, 'probs': np.asarray(probs, dtype=np.float32),
+                'layers': [{'type': L['type'], 'shape': L['shape'], 'act': L['activations'],
+                            'grad': L['gradients'], 'weights': L['weights'] or None,
+                            'wgrads': L['weight_gradients'] or None} for L in layers]}
+
+    def cards(self, n=12):
+        """n random test images with their top-3 predicted classes."""
+        d = self.ds
+        if d.test.count == 0:
+            return []
+        idx = self.eval_rng.choice(d.test.count, size=min(n, d.test.count), replace=False)
+        probs = self.predict(d.test.images[idx])
+        top = np.argsort(-probs, axis=1)[:, :3]
+        return [{'index': int(i), 'image': d.test.images[i].ravel(), 'label': int(d.test.labels[i]),
+                 'top': [[int(c), float(p[c])] for c in t]} for i, p, t in zip(idx, probs, top)]
+
+    def start_evaluation(self):
+        """Begin scoring every loaded test image; evaluation_step does the work in slices."""
+        self.evaluation = {'next': 0, 'count': self.ds.test.count, 'examples': self.trainer.examples,
+                           'probs': np.zeros((self.ds.test.count, len(self.ds.classes)), np.float32)}
+
+    def evaluation_step(self, budget_ms, batch=40):
+        """Continue the evaluation; returns None while it runs, then the result (once)."""
+        e = self.evaluation
+        if e is None:
+            return None
+        t0 = time.perf_counter()
+        while e['next'] < e['count']:                 # at least one batch per call
+            s = slice(e['next'], min(e['next'] + batch, e['count']))
+            e['probs'][s] = self.predict(self.ds.test.images[s])
+            e['next'] = s.stop
+            if (time.perf_counter() - t0) * 1000 >= budget_ms:
+                break
+        if e['next'] < e['count']:
+            return None
+        self.evaluation = None
+        labels = self.ds.test.labels[:e['count']]
+        pred = e['probs'].argmax(1)
+        K = len(self.ds.classes)
+        matrix = confusion_matrix(labels, pred, K)
+        self.last_eval = {'probs': e['probs'], 'pred': pred, 'labels': labels}
+        worst = confident_mistakes(e['probs'], labels, 24)
+        return {'matrix': matrix.tolist(), 'per_class': [None if np.isnan(a) else float(a)
+                                                          for a in per_class_accuracy(matrix)],
+                'accuracy': float((pred == labels).mean()) if len(labels) else None,
+                'count': int(e['count']), 'examples': e['examples'], 'classes': self.ds.classes,
+                'mistakes': self._image_list(worst)}
+
+    def cell(self, true, pred, limit=60):
+        """Test images of true class `true` predicted as `pred` in the last evaluation."""
+        ev = self.last_eval
+        if ev is None:
+            raise PycoreError('no evaluation of the test set yet')
+        idx = np.flatnonzero((ev['labels'] == int(true)) & (ev['pred'] == int(pred)))
+        return {'true': int(true), 'pred': int(pred), 'total': int(len(idx)), 'images': self._image_list(idx[:limit])}
+
+    def _image_list(self, idx):
+        ev = self.last_eval
+        return [{'index': int(i), 'image': self.ds.test.images[i].ravel(), 'label': int(ev['labels'][i]),
+                 'pred': int(ev['pred'][i]), 'confidence': float(ev['probs'][i, ev['pred'][i]])} for i in idx]
+
+    def save(self, page=None):
+        """The whole run as JSON text; `page` is whatever the page wants back on load (its charts)."""
+        state = {'dataset': self.ds.name, 'seed': self.seed, 'rng': _rng_out(self.rng),
+                 'eval_rng': _rng_out(self.eval_rng), 'pending_eval': self.pending_eval,
+                 'windows': [list(w.values) for w in (self.train_acc, self.val_acc, self.test_acc)]}
+        if hasattr(page, 'to_py'):
+            page = page.to_py()
+        return pycore.to_json(self.net, self.trainer, extra={'session': state, 'page': page})
+
+    def load(self, text):
+        """Continue a saved run exactly where it was. Returns describe() plus the saved 'page' value."""
+        net, trainer, extra = pycore.from_json(text)
+        if trainer is None:
+            raise PycoreError('the file holds a net but no trainer state; save a run from this page')
+        try:
+            state = extra['session']
+            name = state['dataset']
+        except (TypeError, KeyError):
+            raise PycoreError('the file is a pycore run but not one saved from this page') from None
+        if name not in self.meta:
+            raise PycoreError(f'the run was trained on {name!r}, which this build does not have')
+        previous = (self.ds, self.net, self.trainer, self.options)
+        if name not in self.data:
+            self.data[name] = Dataset(name, self.meta[name], self.seed)
+        self.ds = self.data[name]
+        self.options = dict(trainer.options.__dict__)
+        try:
+            self._start(net, trainer)
+            self.rng.bit_generator.state = _rng_in(state['rng'])
+            self.eval_rng.bit_generator.state = _rng_in(state['eval_rng'])
+            self.pending_eval = int(state['pending_eval'])
+            self.train_acc, self.val_acc, self.test_acc = (
+                Window(size, values) for size, values in zip(
+                    (self.TRAIN_WINDOW, self.VALIDATION_WINDOW, self.TEST_WINDOW), state['windows']))
+        except (KeyError, TypeError, ValueError) as e:
+            self.ds, self.net, self.trainer, self.options = previous
+            raise PycoreError(f'the saved session state is malformed: {e}') from None
+        except PycoreError:
+            self.ds, self.net, self.trainer, self.options = previous
+            raise
+        return {**self.describe(), 'page': extra.get('page')}
+
+
+def _rng_out(rng):
+    return json.loads(json.dumps(rng.bit_generator.state), parse_int=str)
+
+
+def _rng_in(state):
+    if isinstance(state, dict):
+        return {k: _rng_in(v) for k, v in state.items()}
+    return int(state) if isinstance(state, str) and state.lstrip('-').isdigit() else state
