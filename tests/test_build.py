@@ -122,7 +122,10 @@ def test_earlier_build_folder_is_cleaned(tmp_path):
     (out / "manifest.json").write_text(json.dumps({"generator": b.GENERATOR}))
     b.check_out_dir(out)
     b.clean_out_dir(out)
-    assert out.is_dir() and list(out.iterdir()) == []
+    # What is left marks the folder as a build, so a build that fails after this point can be rerun.
+    assert [p.name for p in out.iterdir()] == ["manifest.json"]
+    assert json.loads((out / "manifest.json").read_text()) == {"generator": b.GENERATOR, "complete": False}
+    b.check_out_dir(out)
 
 
 def test_templates_render_strictly(tmp_path):

@@ -2,6 +2,7 @@
 import json
 import shutil
 import subprocess
+import zipfile
 
 import numpy as np
 import pytest
@@ -19,6 +20,8 @@ const { loadPyodide } = require(path.join(dist, 'pyodide', 'pyodide.js'));
 (async () => {
   const py = await loadPyodide({ indexURL: path.join(dist, 'pyodide') + path.sep });
   await py.loadPackage('numpy', { messageCallback: () => {} });
+  const sitePackages = py.runPython('import site; site.getsitepackages()[0]');   // as the worker does
+  py.unpackArchive(new Uint8Array(fs.readFileSync(path.join(dist, 'py', 'numpy-bytecode.zip'))), 'zip', { extractDir: sitePackages });
   py.unpackArchive(new Uint8Array(fs.readFileSync(path.join(dist, 'py', 'pycore.zip'))), 'zip', { extractDir: '/live' });
   py.runPython("import sys; sys.path.insert(0, '/live')");
   console.log('RESULT ' + py.runPython(fs.readFileSync(code, 'utf8')));
@@ -41,7 +44,11 @@ labels = np.random.default_rng(6).integers(0, 10, 400).astype(np.uint8)
 speed = speed_run(images, labels, seconds=2)
 from pycore.metrics import confusion_matrix
 matrix = confusion_matrix(labels, labels[::-1], 10).tolist()
-json.dumps({'loss': loss, 'grads': grads, 'matrix': matrix, 'numpy': np.__version__, 'platform': sys.platform,
+import os, site
+packages = site.getsitepackages()[0]
+pycs = {os.path.relpath(os.path.join(d, f), packages): int.from_bytes(open(os.path.join(d, f), 'rb').read(8)[4:], 'little')
+        for d, _, files in os.walk(os.path.join(packages, 'numpy')) for f in files if f.endswith('.pyc')}
+json.dumps({'pycs': pycs, 'loss': loss, 'grads': grads, 'matrix': matrix, 'numpy': np.__version__, 'platform': sys.platform,
             'examples_per_s': speed['examples_per_s']})
 """
 
@@ -66,6 +73,17 @@ def test_runs_on_pyodide_numpy(pyodide_result):
     from pycore.metrics import confusion_matrix
     assert pyodide_result['matrix'] == confusion_matrix(labels, labels[::-1], 10).tolist()
     print(f"pycore in Pyodide under Node: {pyodide_result['examples_per_s']:.0f} examples/s")
+
+
+def test_numpy_imports_from_the_built_bytecode(pyodide_result, site):
+    """Every .pyc under numpy/ after the run is one from py/numpy-bytecode.zip, still flagged
+    unchecked-hash (PEP 552 flags 0b01): had Python found one stale or for another version, it would
+    have written its own, timestamp-based (flags 0), next to or over it."""
+    with zipfile.ZipFile(site / 'py' / 'numpy-bytecode.zip') as z:
+        built = set(z.namelist())
+    assert len(built) > 50 and 'numpy/__pycache__/__init__.cpython-312.pyc' in built
+    assert set(pyodide_result['pycs']) == built
+    assert set(pyodide_result['pycs'].values()) == {1}
 
 
 def test_same_gradients_as_cpython(pyodide_result):

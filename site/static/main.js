@@ -54,7 +54,9 @@ function showError(message, detail = '') {
   $('error-detail').textContent = detail;
 }
 
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+// index.html started the worker (a page without that script gets one here).
+const { worker, early } = window.liveCnnWorker
+  || { worker: new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }), early: [] };
 let nextId = 1;
 const pending = new Map();
 /** Send a request to the worker; resolves with its answer or rejects with its error message. */
@@ -180,6 +182,7 @@ worker.onmessage = (e) => {
 };
 worker.onerror = (e) => { e.preventDefault(); showError(`the training worker failed to start: ${e.message || 'script error'}`); };
 worker.onmessageerror = () => showError('a message from the training worker could not be read');
+for (const e of early.splice(0)) worker[`on${e.type}`](e);
 
 function requestSnapshot(force = false) {
   if (snapshotPending && !force) return;
