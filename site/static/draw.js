@@ -1,5 +1,6 @@
-// Layer views: one box per layer. buildLayers creates every canvas once; drawSnapshot only
-// repaints them in place (one canvas pixel per value, scaled up by CSS) and updates text.
+// Layer views: one box per layer. buildLayers (then buildSome, a few rows per frame) creates
+// every canvas once; drawSnapshot only repaints them in place (one canvas pixel per value, scaled
+// up by CSS) and updates text.
 
 import { DIVERGING, GRAY, NAN_COLOR, drawLegend, makeLegend, toRange } from './colormap.js';
 
@@ -22,7 +23,8 @@ const MIN_MAP_PX = 24;      // maps shrink to save a line on narrow screens, but
 
 const state = { views: [], snapshot: null, mode: 'map', classNames: null, hover: null, tooltip: null };
 const hits = new WeakMap();   // canvas -> { view, row, part } for the tooltip
-const roots = new WeakSet();  // containers that already have the hover listeners
+const roots = new WeakSet();   // containers that already have the hover listeners
+const building = [];   // rows buildLayers left for buildSome: functions, in page order
 
 function el(tag, attrs = {}, text = '') {
   const node = document.createElement(tag);
@@ -207,6 +209,7 @@ function makeRow(view, q, gray, label) {
 /** Build one box per layer in `root`. layers: [{type, shape: [C, H, W], formula, params,
  * params_formula, geometry, weight_shapes}]. Returns the views to pass to drawSnapshot. */
 export function buildLayers(root, layers) {
+  building.length = 0;
   root.replaceChildren();
   root.classList.add('layer-list');
   if (!roots.has(root)) {
@@ -237,22 +240,36 @@ export function buildLayers(root, layers) {
     box.append(info, rowsEl);
     root.append(box);
     const view = { index: i, type, shape, box, rowsEl, rows: [], actStat, gradStat };
+    // The rows and their canvases (a few hundred for a small net) are made by buildSome, a few
+    // per frame, so that no frame stalls the page.
     const isBars = LOSSES.has(type);
-    const act = makeRow(view, 'act', gray, type === 'softmax' ? 'probabilities' : isBars ? 'scores' : 'activations');
-    if (isBars) makeBars(act, shape[0]); else mapParts(act, shape, type, type === 'input');
-    if (gradStat) mapParts(makeRow(view, 'grad', false, 'gradients'), shape, type, false);
+    building.push(() => {
+      const act = makeRow(view, 'act', gray, type === 'softmax' ? 'probabilities' : isBars ? 'scores' : 'activations');
+      if (isBars) makeBars(act, shape[0]); else mapParts(act, shape, type, type === 'input');
+    });
+    if (gradStat) building.push(() => mapParts(makeRow(view, 'grad', false, 'gradients'), shape, type, false));
     const ws = layer.weight_shapes;
     if (ws && ws.w && (type === 'conv' || type === 'fc')) {
       const inShape = i > 0 ? layers[i - 1].shape : null;
-      weightParts(makeRow(view, 'w', false, 'weights'), type, ws, inShape);
-      weightParts(makeRow(view, 'dw', false, 'weight gradients'), type, ws, inShape);
+      building.push(() => weightParts(makeRow(view, 'w', false, 'weights'), type, ws, inShape));
+      building.push(() => weightParts(makeRow(view, 'dw', false, 'weight gradients'), type, ws, inShape));
     }
     return view;
   });
   state.views = views;
   state.snapshot = null;
-  fitMaps(views);
   return views;
+}
+
+/** Make the rows buildLayers left for later, for about budgetMs. -> 'busy' while rows remain,
+ * 'done' on the call that makes the last one (the layout is fitted then), else 'idle'. */
+export function buildSome(budgetMs) {
+  if (!building.length) return 'idle';
+  const end = performance.now() + budgetMs;
+  do building.shift()(); while (building.length && performance.now() < end);
+  if (building.length) return 'busy';
+  fitMaps(state.views);
+  return 'done';
 }
 
 function entryFor(row, L) {
@@ -358,9 +375,12 @@ function setEmpty(row, empty) {
   if (row.empty !== empty) { row.empty = empty; row.el.classList.toggle('is-empty', empty); }
 }
 
-/** Repaint every view from one snapshot: {label, source, layers: [{type, shape, act, grad,
- * weights, wgrads}]}, each quantity {data: Float32Array, shape, min, max} or null. */
-export function drawSnapshot(views, snapshot) {
+/** Repaint the views from one snapshot: {label, source, layers: [{type, shape, act, grad,
+ * weights, wgrads}]}, each quantity {data: Float32Array, shape, min, max} or null. Paints
+ * views[from], views[from + 1], ... for about budgetMs (at least one view); -> the index of the
+ * next view to paint, views.length when all are done. */
+export function drawSnapshot(views, snapshot, from = 0, budgetMs = Infinity) {
+  const end = performance.now() + budgetMs;
   state.views = views;
   state.snapshot = snapshot;
   const layers = snapshot.layers || [];
@@ -375,7 +395,9 @@ export function drawSnapshot(views, snapshot) {
     }
   }
   const label = snapshot.label;
-  for (const view of views) {
+  let next = from;
+  for (; next < views.length && (next === from || performance.now() < end); next++) {
+    const view = views[next];
     const L = layers[view.index];
     setText(view.actStat, L && L.act ? `activations ${fmt(L.act.min)} … ${fmt(L.act.max)}` : 'activations —');
     if (view.gradStat) setText(view.gradStat, L && L.grad ? `gradients ${fmt(L.grad.min)} … ${fmt(L.grad.max)}` : 'gradients: not computed');
@@ -392,7 +414,8 @@ export function drawSnapshot(views, snapshot) {
       }
     }
   }
-  if (state.hover) renderTooltip();
+  if (state.hover && next === views.length) renderTooltip();
+  return next;
 }
 
 /** Colour range of every map: 'map' (each map its own), 'layer' (one per layer and quantity)

@@ -2,7 +2,7 @@
 // once per animation frame. The main thread never computes anything heavy.
 import { Chart } from './chart.js';
 import { setupControls } from './controls.js';
-import { buildLayers, buildNormalizationControl, drawSnapshot, setClassNames } from './draw.js';
+import { buildLayers, buildNormalizationControl, buildSome, drawSnapshot, setClassNames } from './draw.js';
 import { createDrawPad, drawDigit } from './drawpad.js';
 import { renderBars, renderCards, renderConfusion, renderGallery } from './predictions.js';
 
@@ -13,6 +13,9 @@ const SNAPSHOT_MS = 70;       // ask for a layer snapshot this often; the round 
 const CARDS_MS = 3000;        // refresh the test prediction cards this often
 const EVALUATE_MS = 60000;    // re-score the whole test set this often while training (costs ~5% of training)
 const CHART_EVERY = 500;      // examples between chart points
+const FRAME_BUDGET_MS = 8;    // layer-view painting per animation frame
+const BUILD_BUDGET_MS = 2;    // layer-view building per frame: about one row, as the page's layout and
+                              // compositing of new canvases cost several times the script's own time
 
 const $ = (id) => document.getElementById(id);
 const q = (name) => document.querySelector(`[data-control="${name}"]`);
@@ -28,6 +31,7 @@ const accChart = new Chart($('accuracy-chart'), { yLabel: 'accuracy %', yRange: 
 let views = [];
 let classes = [];
 let latestStats = null, statsDirty = false, latestSnapshot = null;
+let painting = null, paintFrom = 0, painted = 0, lastPainted = null;   // a snapshot painted over several frames
 let snapshotPending = false, lastSnapshotAsk = 0, lastCards = -Infinity, lastEvaluation = performance.now();
 let evaluationRunning = false;
 let lastNews = performance.now(), loadingStage = 'starting';
@@ -82,6 +86,7 @@ function showNet(net, presets, datasets) {
   classes = net.classes;
   setClassNames(classes);
   views = buildLayers($('layers'), net.layers);
+  painting = lastPainted = null; paintFrom = 0; painted = 0;
   controls.show(net, presets, datasets);
   $('param-count').textContent = `${net.param_count.toLocaleString('en-US')} parameters`;
   latestStats = null;
@@ -190,6 +195,28 @@ function requestSnapshot(force = false) {
   request('snapshot').catch(() => { snapshotPending = false; });
 }
 
+// Layer views within a frame budget: first the rows still to build, then the newest snapshot, view
+// by view. A snapshot that arrives mid-way carries on from the same view and wraps round, so every
+// view gets painted even when snapshots arrive faster than one can be painted whole.
+function paintViews(end) {
+  const built = buildSome(BUILD_BUDGET_MS);
+  if (built === 'busy') return;
+  if (built === 'done') { painting = latestSnapshot || painting || lastPainted; latestSnapshot = null; painted = 0; }
+  if (latestSnapshot) {
+    if (!painting) painted = 0;
+    painting = latestSnapshot; latestSnapshot = null;
+  }
+  while (painting && views.length && performance.now() < end) {
+    const next = drawSnapshot(views, painting, paintFrom, end - performance.now());
+    painted += next - paintFrom;
+    paintFrom = next % views.length;
+    if (painted >= views.length) {
+      showFocusPrediction(painting);
+      lastPainted = painting; painting = null; painted = 0;
+    }
+  }
+}
+
 function frame(now) {
   const state = root.dataset.state;
   if (state === 'loading' && now - lastNews > STALL_MS) {
@@ -198,7 +225,7 @@ function frame(now) {
   }
   if (statsDirty && latestStats) { drawStats(); statsDirty = false; }
   lossChart.draw(); accChart.draw();
-  if (latestSnapshot) { drawSnapshot(views, latestSnapshot); showFocusPrediction(latestSnapshot); latestSnapshot = null; }
+  paintViews(performance.now() + FRAME_BUDGET_MS);
   if (state === 'training') {
     if (now - lastSnapshotAsk >= SNAPSHOT_MS) requestSnapshot();
     if (now - lastCards >= CARDS_MS && latestStats && latestStats.test_loaded) refreshCards(now);
