@@ -13,7 +13,8 @@ const SNAPSHOT_MS = 70;       // ask for a layer snapshot this often; the round 
 const CARDS_MS = 3000;        // refresh the test prediction cards this often
 const EVALUATE_MS = 60000;    // re-score the whole test set this often while training (costs ~5% of training)
 const CHART_EVERY = 500;      // examples between chart points
-const FRAME_BUDGET_MS = 8;    // layer-view painting per animation frame
+const FRAME_BUDGET_MS = 3;    // layer-view painting per animation frame (8 ms still gave 50-80 ms tasks
+                              // on the first paints, which set up every canvas for the compositor)
 const BUILD_BUDGET_MS = 2;    // layer-view building per frame: about one row, as the page's layout and
                               // compositing of new canvases cost several times the script's own time
 
