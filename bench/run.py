@@ -218,7 +218,7 @@ def responsiveness(probe, trained_from, first, last):
             "longest_task_in_window_ms": max(window_tasks, default=0.0), "long_tasks_in_window": len(window_tasks),
             "longtask_observer": probe.get("longtaskError") or "ok", "frames": int(len(frames)), **pct,
             "frame_max_ms": float(frames.max()) if len(frames) else None,
-            "views_per_s": sum(t0 <= t <= t1 for t in probe["paintFrames"]) / seconds,
+            "views_per_s": sum(t0 <= t <= t1 for t in probe["refreshes"]) / seconds,
             "layer_paints_per_s": (paints1 - paints0) / seconds}
 
 
@@ -366,8 +366,9 @@ METHOD = """
 - Main thread: a `longtask` PerformanceObserver (longest task from the first training step to the
   end of the throughput window, which includes the page's start-up work right after the first
   step) and a requestAnimationFrame loop (frame-to-frame times in the window). A layer view refresh
-  is an animation frame in which any canvas inside `#layers` was painted (`putImageData` and
-  `drawImage` are wrapped to notice); paints/s counts every such call.
+  is a complete repaint of every layer box from one snapshot (the page paints a few milliseconds
+  per frame and signals the end with a `views-painted` event); canvas paints/s counts every
+  `putImageData` and `drawImage` on a canvas inside `#layers`.
 - Accuracy: on a freshly loaded page (new incognito-style context) the benchmark clicks "Recompute
   now" as soon as the previous result arrives and reads the confusion matrix caption. Times are
   when each evaluation started, in seconds since navigation; only results covering all 10,000 test

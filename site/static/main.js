@@ -214,6 +214,7 @@ function paintViews(end) {
     if (painted >= views.length) {
       showFocusPrediction(painting);
       lastPainted = painting; painting = null; painted = 0;
+      document.dispatchEvent(new Event('views-painted'));   // every view shows one snapshot (for benchmarks)
     }
   }
 }
