@@ -77,6 +77,12 @@ def test_charts_draw_and_clear(w):
 
 
 def test_network_view_shows_every_layer(w):
+    # Rows are built a few per frame and snapshots painted over several frames; the page signals a
+    # complete repaint of every view (the benchmark counts these as view refreshes).
+    w.page.evaluate("""() => new Promise((resolve, reject) => {
+        document.addEventListener('views-painted', resolve, { once: true });
+        setTimeout(() => reject(new Error('no views-painted event within 10 s')), 10000);
+    })""")
     boxes = w.page.locator('.layer')
     types = [boxes.nth(i).get_attribute('data-type') for i in range(boxes.count())]
     assert types == ['input', 'conv', 'relu', 'pool', 'conv', 'relu', 'pool', 'fc', 'softmax']
