@@ -197,16 +197,14 @@ function requestSnapshot(force = false) {
 }
 
 // Layer views within a frame budget: first the rows still to build, then the newest snapshot, view
-// by view. A snapshot that arrives mid-way carries on from the same view and wraps round, so every
-// view gets painted even when snapshots arrive faster than one can be painted whole.
+// by view. A newer snapshot that arrives mid-way takes over from the same view and wraps round (so
+// no view starves when snapshots come faster than one can be painted whole); a round ends when
+// every view shows the same snapshot.
 function paintViews(end) {
   const built = buildSome(BUILD_BUDGET_MS);
   if (built === 'busy') return;
   if (built === 'done') { painting = latestSnapshot || painting || lastPainted; latestSnapshot = null; painted = 0; }
-  if (latestSnapshot) {
-    if (!painting) painted = 0;
-    painting = latestSnapshot; latestSnapshot = null;
-  }
+  if (latestSnapshot) { painting = latestSnapshot; latestSnapshot = null; painted = 0; }
   while (painting && views.length && performance.now() < end) {
     const next = drawSnapshot(views, painting, paintFrom, end - performance.now());
     painted += next - paintFrom;
