@@ -9,6 +9,7 @@ build cache and served only to the benchmark harness (bench/static), never put i
 """
 import argparse
 import gzip
+import http.server
 import json
 import os
 import platform
@@ -26,7 +27,9 @@ from urllib.parse import urlsplit
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-import build                      # noqa: E402  the site build and its static-file handler
+import build                      # noqa: E402  the site build
+from buildkit import assets      # noqa: E402  pinned packages, fetched once into the build cache
+from buildkit.server import Handler  # noqa: E402  the site's static-file handler
 import numpy as np                # noqa: E402
 from browser import CHROMIUM_FLAGS, chromium_path, launch  # noqa: E402  the tests' Chromium and flags
 import report                     # noqa: E402
@@ -47,7 +50,7 @@ def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
 
-class BenchHandler(build.Handler):
+class BenchHandler(Handler):
     """The site's handler, plus /bench/* from memory, and a record of every response sent."""
     extra = {}       # URL path -> bytes
     served = []      # (epoch ms when the body was written, URL path, body bytes)
@@ -86,7 +89,7 @@ def prepare_site(site, cache, scratch):
     if site:
         site = Path(site).resolve()
         if not (site / "manifest.json").is_file():
-            raise build.BuildError(f"{site} is not a built site (no manifest.json); run python3 build.py")
+            raise assets.BuildError(f"{site} is not a built site (no manifest.json); run python3 build.py")
         return site
     out = Path(scratch) / "dist"
     log(f"building the site into {out}")
@@ -101,9 +104,9 @@ def convnetjs_source(cache):
     with it and the others still run.
     """
     try:
-        tgz = build.fetch_npm(build.resolve_cache(cache), CONVNETJS_PACKAGE, lambda *a: None)
-        return build.read_tar_members(tgz, ["package/build/convnet.js"])["package/build/convnet.js"]
-    except build.BuildError as e:
+        tgz = assets.fetch_npm(build.resolve_cache(cache), CONVNETJS_PACKAGE, lambda *a: None)
+        return assets.read_tar_members(tgz, ["package/build/convnet.js"])["package/build/convnet.js"]
+    except assets.BuildError as e:
         reason = f"ConvNetJS unavailable: {e} (a bad tarball in the cache can be deleted to fetch it again)"
         log(reason)
         return f"throw new Error({json.dumps(reason)});".encode()
@@ -113,7 +116,7 @@ def start_server(site, convnet_js):
     extra = {f"/bench/{p.name}": p.read_bytes() for p in (HERE / "static").iterdir() if p.is_file()}
     extra["/bench/convnet.js"] = convnet_js
     handler = type("Handler", (BenchHandler,), {"extra": extra, "served": [], "answered": []})
-    server = build.http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(site)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(site)))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, handler, f"http://127.0.0.1:{server.server_address[1]}/"
@@ -340,7 +343,7 @@ def machine_facts(browser):
     return {"cores": os.cpu_count(), "memory_mib": int(mem_kib.split()[0]) // 1024 if mem_kib else 0,
             "cpu": proc_field("/proc/cpuinfo", "model name") or platform.processor(), "os": platform.platform(),
             "chromium": browser.version, "python": platform.python_version(), "numpy": np.__version__,
-            "pyodide": build.PYODIDE_VERSION}
+            "pyodide": assets.PYODIDE_VERSION}
 
 
 METHOD = """
@@ -432,7 +435,7 @@ def main(argv=None):
     try:
         with tempfile.TemporaryDirectory(prefix="live-cnn-bench-") as scratch:
             results = run(args, scratch)
-    except build.BuildError as e:
+    except assets.BuildError as e:
         sys.exit(f"error: {e}")
     text = json.dumps(results, indent=1)
     print(report.summary(results) + "\n\n" + text)

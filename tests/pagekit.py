@@ -1,15 +1,16 @@
 """Helpers for end-to-end tests: a fault-injecting server, a watched page, polling."""
+import http.server
 import threading
 import time
 from functools import partial
 from urllib.parse import urlsplit
 
-import build
+from buildkit.server import Handler
 
 BOOT_S = 90          # Pyodide + NumPy + first data chunk, with room for a loaded machine
 
 
-class FaultyHandler(build.Handler):
+class FaultyHandler(Handler):
     """The real handler, plus faults a test can inject per path."""
     faults = {}
 
@@ -43,7 +44,7 @@ class FaultyHandler(build.Handler):
 def start_server(site, faults=None):
     """Serve `site` on a free localhost port; returns (server, base URL)."""
     handler = type('Handler', (FaultyHandler,), {'faults': dict(faults or {})})
-    server = build.http.server.ThreadingHTTPServer(('127.0.0.1', 0), partial(handler, directory=str(site)))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), partial(handler, directory=str(site)))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f'http://127.0.0.1:{server.server_address[1]}/'

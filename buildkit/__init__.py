@@ -1,0 +1,1 @@
+"""Helpers of build.py: third-party assets, dataset chunks, the local server."""

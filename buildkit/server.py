@@ -1,0 +1,50 @@
+"""The local server: the built folder over HTTP with the MIME types Pyodide needs and cache headers."""
+import http.server
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlsplit
+
+MIME_TYPES = {
+    ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
+    ".css": "text/css", ".json": "application/json", ".wasm": "application/wasm",
+    ".zip": "application/zip", ".whl": "application/zip", ".svg": "image/svg+xml",
+    ".png": "image/png", ".ico": "image/x-icon", ".py": "text/plain; charset=utf-8",
+    # Chunks are gunzipped by the page itself: a Content-Encoding would make the browser do it first.
+    ".gz": "application/octet-stream",
+}
+
+
+def cache_control(url_path, status):
+    # pyodide/ holds versioned files that never change; everything else must be revalidated so a
+    # rebuild shows up at once (404s included, or a later file would stay hidden).
+    if status == 200 and url_path.startswith("/pyodide/"):
+        return "public, max-age=31536000, immutable"
+    return "no-cache"
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    """Static files with the MIME types Pyodide needs and explicit cache headers."""
+
+    def guess_type(self, path):
+        return MIME_TYPES.get(Path(path).suffix.lower()) or super().guess_type(path)
+
+    def send_response(self, code, message=None):
+        super().send_response(code, message)
+        self.send_header("Cache-Control", cache_control(urlsplit(self.path).path, code))
+
+
+def make_server(out_dir, host="127.0.0.1", port=8000):
+    """A ThreadingHTTPServer for out_dir; port 0 picks a free port (see server.server_address)."""
+    return http.server.ThreadingHTTPServer((host, port), partial(Handler, directory=str(out_dir)))
+
+
+def serve(out, host, port):
+    server = make_server(out, host, port)
+    host, port = server.server_address[:2]
+    print(f"Serving {out} at http://{host}:{port}/", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

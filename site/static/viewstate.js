@@ -1,0 +1,38 @@
+// What the layer-view modules share: the view state, the canvas -> map lookup the tooltip uses,
+// the names of the quantities, and small DOM and number helpers.
+
+export const QUANTITIES = {   // row key -> data-map attribute, tooltip word, bias word
+  act: { map: 'activations', word: 'activation' },
+  grad: { map: 'gradients', word: 'gradient' },
+  w: { map: 'weights', word: 'weight', bias: 'bias' },
+  dw: { map: 'weight-gradients', word: 'weight gradient', bias: 'bias gradient' },
+};
+export const LOSSES = new Set(['softmax', 'svm', 'regression']);
+
+export const state = { views: [], snapshot: null, mode: 'map', classNames: null, hover: null, tooltip: null };
+export const hits = new WeakMap();   // canvas -> { view, row, part } for the tooltip
+
+export function el(tag, attrs = {}, text = '') {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text) node.textContent = text;
+  return node;
+}
+
+export function setText(node, text) { if (node.textContent !== text) node.textContent = text; }
+
+// Compact numbers: 0.234, -1.57e-3, 1.2e+4 (digits: significant digits).
+export function fmt(v, digits = 3) {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a === 0) return '0';
+  return a >= 1e4 || a < 1e-2 ? v.toExponential(digits - 1) : v.toPrecision(digits);
+}
+
+export const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
+
+export function unitName(type, k) {
+  if (!LOSSES.has(type)) return `${type === 'fc' ? 'neuron' : 'unit'} ${k}`;
+  const name = state.classNames && state.classNames[k];
+  return name !== undefined && String(name) !== String(k) ? `class ${k} (${name})` : `class ${k}`;
+}
