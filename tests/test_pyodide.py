@@ -18,7 +18,8 @@ const path = require('path');
 const [dist, code] = process.argv.slice(2);
 const { loadPyodide } = require(path.join(dist, 'pyodide', 'pyodide.js'));
 (async () => {
-  const py = await loadPyodide({ indexURL: path.join(dist, 'pyodide') + path.sep });
+  const py = await loadPyodide({ indexURL: path.join(dist, 'pyodide') + path.sep,
+                                 stdLibURL: path.join(dist, 'py', 'python-stdlib.zip') });
   await py.loadPackage('numpy', { messageCallback: () => {} });
   const sitePackages = py.runPython('import site; site.getsitepackages()[0]');   // as the worker does
   py.unpackArchive(new Uint8Array(fs.readFileSync(path.join(dist, 'py', 'numpy-bytecode.zip'))), 'zip', { extractDir: sitePackages });
@@ -48,7 +49,9 @@ import os, site
 packages = site.getsitepackages()[0]
 pycs = {os.path.relpath(os.path.join(d, f), packages): int.from_bytes(open(os.path.join(d, f), 'rb').read(8)[4:], 'little')
         for d, _, files in os.walk(os.path.join(packages, 'numpy')) for f in files if f.endswith('.pyc')}
-json.dumps({'pycs': pycs, 'loss': loss, 'grads': grads, 'matrix': matrix, 'numpy': np.__version__, 'platform': sys.platform,
+stdlib = {name: m.__file__ for name, m in list(sys.modules.items())
+          if (getattr(m, '__file__', None) or '').startswith('/lib/python312.zip/')}
+json.dumps({'pycs': pycs, 'stdlib': stdlib, 'loss': loss, 'grads': grads, 'matrix': matrix, 'numpy': np.__version__, 'platform': sys.platform,
             'examples_per_s': speed['examples_per_s']})
 """
 
@@ -84,6 +87,18 @@ def test_numpy_imports_from_the_built_bytecode(pyodide_result, site):
     assert len(built) > 50 and 'numpy/__pycache__/__init__.cpython-312.pyc' in built
     assert set(pyodide_result['pycs']) == built
     assert set(pyodide_result['pycs'].values()) == {1}
+
+
+def test_standard_library_imports_from_the_built_bytecode(pyodide_result, site):
+    """Each standard-library module the run imported that has a .pyc in py/python-stdlib.zip was
+    loaded from that .pyc (zipimport's module __file__ names the file it used): none recompiled."""
+    with zipfile.ZipFile(site / 'py' / 'python-stdlib.zip') as z:
+        pycs = {n for n in z.namelist() if n.endswith('.pyc')}
+    loaded = {file.removeprefix('/lib/python312.zip/') for file in pyodide_result['stdlib'].values()}
+    compiled = {f.removesuffix('c') for f in loaded if f.endswith('.pyc')}
+    assert {'encodings/__init__.py', 'json/__init__.py', 'asyncio/__init__.py', 'gzip.py'} <= compiled
+    assert not {f for f in loaded if f.endswith('.py') and f + 'c' in pycs}
+    assert len(compiled) > 100
 
 
 def test_same_gradients_as_cpython(pyodide_result):

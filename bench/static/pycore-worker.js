@@ -6,7 +6,8 @@ self.onmessage = async (e) => {
   const { images, labels, seconds } = e.data;
   try {
     const t0 = performance.now();
-    const pyodide = await loadPyodide({ indexURL: new URL('/pyodide/', self.location.href).href });
+    const pyodide = await loadPyodide({ indexURL: new URL('/pyodide/', self.location.href).href,
+                                          stdLibURL: new URL('/py/python-stdlib.zip', self.location.href).href });
     await pyodide.loadPackage('numpy', { messageCallback: () => {} });
     const zip = new Uint8Array(await (await fetch('/py/pycore.zip')).arrayBuffer());
     pyodide.unpackArchive(zip, 'zip', { extractDir: '/home/pyodide/live' });
