@@ -69,6 +69,48 @@ def test_trains_and_learns(serve, open_page):
     print(f'training started {started:.1f} s after navigation')
 
 
+FIRST_PAINTS = """(() => {
+  const first = new Map();   // canvas -> animation frame of its first paint
+  let frame = 0;
+  const tick = () => { frame += 1; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+  const put = CanvasRenderingContext2D.prototype.putImageData;
+  CanvasRenderingContext2D.prototype.putImageData = function (...args) {
+    if (!first.has(this.canvas) && this.canvas.closest && this.canvas.closest('#layers')) first.set(this.canvas, frame);
+    return put.apply(this, args);
+  };
+  window.firstPaintsPerFrame = () => {
+    const per = {};
+    for (const f of first.values()) per[f] = (per[f] || 0) + 1;
+    return per;
+  };
+})();"""
+
+
+def test_layer_canvases_first_appear_a_few_per_frame(site, serve, browser):
+    """A canvas's first paint costs the browser about a millisecond (compositor set-up), so the
+    page shows the ~230 layer canvases at most 16 per frame, or one row when a row has more."""
+    url = serve()
+    w = Watched(browser, url)
+    try:
+        w.page.add_init_script(FIRST_PAINTS)
+        w.page.goto(url)
+        w.wait_state('training', BOOT_S)
+        w.page.evaluate("""() => new Promise((resolve, reject) => {
+            document.addEventListener('views-painted', resolve, { once: true });
+            setTimeout(() => reject(new Error('no views-painted event within 20 s')), 20000);
+        })""")
+        per_frame = w.page.evaluate('window.firstPaintsPerFrame()')
+        canvases, largest_row = w.page.evaluate("""() => [
+            document.querySelectorAll('#layers canvas[data-map]').length,
+            Math.max(...[...document.querySelectorAll('#layers .row')].map((r) => r.querySelectorAll('canvas[data-map]').length))]""")
+        assert canvases > 200 and sum(per_frame.values()) == canvases
+        assert max(per_frame.values()) <= max(16, largest_row), per_frame
+        assert w.errors == []
+    finally:
+        w.close()
+
+
 def test_pause_and_resume(serve, open_page):
     w = open_page(serve())
     w.wait_state('training', BOOT_S)

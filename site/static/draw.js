@@ -110,18 +110,27 @@ function setEmpty(row, empty) {
   if (row.empty !== empty) { row.empty = empty; row.el.classList.toggle('is-empty', empty); }
 }
 
+/** Rows of the views in page order: the units drawSnapshot paints and counts in. */
+export function rowCount(views) {
+  return views.reduce((n, view) => n + view.rows.length, 0);
+}
+
 /** Repaint the views from one snapshot: {label, source, layers: [{type, shape, act, grad,
- * weights, wgrads}]}, each quantity {data: Float32Array, shape, min, max} or null. Paints
- * views[from], views[from + 1], ... for about budgetMs (at least one view); -> the index of the
- * next view to paint, views.length when all are done. */
-export function drawSnapshot(views, snapshot, from = 0, budgetMs = Infinity) {
+ * weights, wgrads}]}, each quantity {data: Float32Array, shape, min, max} or null. Paints rows in
+ * page order from row index `from` (see rowCount) for about budgetMs, at least one row, and stops
+ * before a row whose canvases would make more than maxShown canvases appear for the first time:
+ * the page's first paint of a canvas costs the browser about a millisecond. -> the index of the
+ * next row to paint, rowCount(views) when all are done. */
+export function drawSnapshot(views, snapshot, from = 0, budgetMs = Infinity, maxShown = Infinity) {
   const end = performance.now() + budgetMs;
   state.views = views;
   state.snapshot = snapshot;
   const layers = snapshot.layers || [];
   const global = {};   // q -> [min, max] over all layers
+  const rows = [];
   for (const view of views) {
     for (const row of view.rows) {
+      rows.push(row);
       row.data = entryFor(row, layers[view.index]);
       if (!row.data) continue;
       row.extent = rowExtent(row, row.data);
@@ -130,26 +139,31 @@ export function drawSnapshot(views, snapshot, from = 0, budgetMs = Infinity) {
     }
   }
   const label = snapshot.label;
-  let next = from;
-  for (; next < views.length && (next === from || performance.now() < end); next++) {
-    const view = views[next];
-    const L = layers[view.index];
-    setText(view.actStat, L && L.act ? `activations ${fmt(L.act.min)} … ${fmt(L.act.max)}` : 'activations —');
-    if (view.gradStat) setText(view.gradStat, L && L.grad ? `gradients ${fmt(L.grad.min)} … ${fmt(L.grad.max)}` : 'gradients: not computed');
-    for (const row of view.rows) {
-      setEmpty(row, !row.data);
-      if (!row.data) continue;
-      if (row.bars) {
-        drawBars(row, row.data, label);
-        const source = snapshot.source ? `${snapshot.source} image` : '';
-        const known = label !== undefined && label !== null;
-        setText(row.note, [source, known && `label ${state.classNames?.[label] ?? label}`].filter(Boolean).join(', '));
-      } else {
-        drawRow(row, row.data, state.mode === 'global' ? globalExtent(row, global[row.q]) : row.extent);
-      }
+  let next = from, shown = 0;
+  for (; next < rows.length; next++) {
+    const row = rows[next];
+    const fresh = row.data && !row.shown ? row.parts.length : 0;
+    if (next > from && (performance.now() >= end || (fresh && shown + fresh > maxShown))) break;
+    shown += fresh;
+    const view = row.view;
+    if (row === view.rows[0]) {
+      const L = layers[view.index];
+      setText(view.actStat, L && L.act ? `activations ${fmt(L.act.min)} … ${fmt(L.act.max)}` : 'activations —');
+      if (view.gradStat) setText(view.gradStat, L && L.grad ? `gradients ${fmt(L.grad.min)} … ${fmt(L.grad.max)}` : 'gradients: not computed');
+    }
+    setEmpty(row, !row.data);
+    if (!row.data) continue;
+    row.shown = true;
+    if (row.bars) {
+      drawBars(row, row.data, label);
+      const source = snapshot.source ? `${snapshot.source} image` : '';
+      const known = label !== undefined && label !== null;
+      setText(row.note, [source, known && `label ${state.classNames?.[label] ?? label}`].filter(Boolean).join(', '));
+    } else {
+      drawRow(row, row.data, state.mode === 'global' ? globalExtent(row, global[row.q]) : row.extent);
     }
   }
-  if (state.hover && next === views.length) renderTooltip();
+  if (state.hover && next === rows.length) renderTooltip();
   return next;
 }
 

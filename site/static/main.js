@@ -2,7 +2,7 @@
 // once per animation frame. The main thread never computes anything heavy.
 import { Chart } from './chart.js';
 import { setupControls } from './controls.js';
-import { buildNormalizationControl, drawSnapshot, setClassNames } from './draw.js';
+import { buildNormalizationControl, drawSnapshot, rowCount, setClassNames } from './draw.js';
 import { buildLayers, buildSome } from './layerbox.js';
 import { createDrawPad, drawDigit } from './drawpad.js';
 import { renderBars, renderCards, renderConfusion, renderGallery } from './predictions.js';
@@ -14,8 +14,9 @@ const SNAPSHOT_MS = 70;       // ask for a layer snapshot this often; the round 
 const CARDS_MS = 3000;        // refresh the test prediction cards this often
 const EVALUATE_MS = 60000;    // re-score the whole test set this often while training (costs ~5% of training)
 const CHART_EVERY = 500;      // examples between chart points
-const FRAME_BUDGET_MS = 3;    // layer-view painting per animation frame (8 ms still gave 50-80 ms tasks
-                              // on the first paints, which set up every canvas for the compositor)
+const FRAME_BUDGET_MS = 3;    // layer-view painting per animation frame (8 ms still gave 50-80 ms tasks)
+const SHOWN_PER_FRAME = 16;   // canvases painted for the first time per frame: each costs the browser
+                              // ~1 ms (compositor set-up) outside the script's own time
 const BUILD_BUDGET_MS = 2;    // layer-view building per frame: about one row, as the page's layout and
                               // compositing of new canvases cost several times the script's own time
 
@@ -197,20 +198,22 @@ function requestSnapshot(force = false) {
   request('snapshot').catch(() => { snapshotPending = false; });
 }
 
-// Layer views within a frame budget: first the rows still to build, then the newest snapshot, view
-// by view. A newer snapshot that arrives mid-way takes over from the same view and wraps round (so
-// no view starves when snapshots come faster than one can be painted whole); a round ends when
-// every view shows the same snapshot.
+// Layer views within a frame budget: first the rows still to build, then the newest snapshot, row
+// by row. A newer snapshot that arrives mid-way takes over from the same row and wraps round (so
+// no row starves when snapshots come faster than one can be painted whole); a round ends when
+// every row shows the same snapshot.
 function paintViews(end) {
   const built = buildSome(BUILD_BUDGET_MS);
   if (built === 'busy') return;
   if (built === 'done') { painting = latestSnapshot || painting || lastPainted; latestSnapshot = null; painted = 0; }
   if (latestSnapshot) { painting = latestSnapshot; latestSnapshot = null; painted = 0; }
-  while (painting && views.length && performance.now() < end) {
-    const next = drawSnapshot(views, painting, paintFrom, end - performance.now());
+  const rows = rowCount(views);
+  while (painting && rows && performance.now() < end) {
+    const next = drawSnapshot(views, painting, paintFrom, end - performance.now(), SHOWN_PER_FRAME);
     painted += next - paintFrom;
-    paintFrom = next % views.length;
-    if (painted >= views.length) {
+    paintFrom = next % rows;
+    if (next < rows && painted < rows) break;   // stopped early: the frame's budget is spent
+    if (painted >= rows) {
       showFocusPrediction(painting);
       lastPainted = painting; painting = null; painted = 0;
       document.dispatchEvent(new Event('views-painted'));   // every view shows one snapshot (for benchmarks)
