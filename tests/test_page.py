@@ -159,3 +159,33 @@ def test_stalled_loading_is_reported(serve, open_page):
     w = open_page(serve({'/data/manifest.json': 'hang'}) + '?stall=15')
     w.wait_state('error', BOOT_S)
     assert 'loading stalled: nothing happened for 15 s while reading the data manifest' in error_text(w)
+
+
+TILE_LINES = """(sel) => {
+    const lines = new Map();   // offsetTop -> [tile count, CSS widths]
+    for (const c of document.querySelectorAll(sel)) {
+        const line = lines.get(c.offsetTop) || [0, new Set()];
+        line[0] += 1; line[1].add(c.style.width);
+        lines.set(c.offsetTop, line);
+    }
+    return [...lines.values()].map(([n, widths]) => [n, [...widths]]);
+}"""
+
+
+def test_tiles_refit_when_the_window_narrows(serve, open_page):
+    """The 16 maps of the second conv layer sit on one line in a wide window; in a narrow one they
+    shrink to save lines and wrap evenly (8 + 8, never 5 + 5 + 5 + 1)."""
+    w = open_page(serve())
+    w.wait_state('training', BOOT_S)
+    maps = '.layer[data-index="4"] canvas[data-map="activations"]'
+    wide = wait_until(lambda: (lines := w.page.evaluate(TILE_LINES, maps)) and lines[0][0] == 16 and lines, 30,
+                      'the conv maps on one line')
+    w.page.set_viewport_size({'width': 480, 'height': 800})
+    def even():
+        lines = w.page.evaluate(TILE_LINES, maps)
+        return len(lines) > 1 and len({n for n, _ in lines}) == 1 and lines
+    narrow = wait_until(even, 10, 'the maps to wrap evenly')
+    assert sum(n for n, _ in narrow) == 16
+    assert all(len(widths) == 1 for _, widths in narrow)
+    assert float(narrow[0][1][0].removesuffix('px')) < float(wide[0][1][0].removesuffix('px'))
+    assert w.errors == []

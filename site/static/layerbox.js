@@ -16,6 +16,9 @@ const WEIGHT_GAP = 10;      // CSS px between filters (layers.css, weight rows)
 const MIN_MAP_PX = 24;      // maps shrink to save a line on narrow screens, but not below this
 
 const roots = new WeakSet();   // containers that already have the hover listeners
+// Refits the tiles whenever a view's rows change size, after layout: reading widths then forces
+// no extra layout (reading them during a frame's script did, for ~40 ms once the rows were built).
+let fitObserver = null;
 const building = [];   // rows buildLayers left for buildSome: functions, in page order
 
 const shapeText = ([C, H, W]) => (H === 1 && W === 1 ? `${C}` : `${C}×${H}×${W}`);
@@ -184,8 +187,9 @@ export function buildLayers(root, layers) {
     roots.add(root);
     root.addEventListener('pointermove', onPointerMove);
     root.addEventListener('pointerleave', hideTooltip);
-    new ResizeObserver(() => fitMaps(state.views)).observe(root);
   }
+  fitObserver = fitObserver || new ResizeObserver(() => fitMaps(state.views));
+  fitObserver.disconnect();
   hideTooltip();
   let prevGray = false;
   const views = layers.map((layer, i) => {
@@ -207,6 +211,7 @@ export function buildLayers(root, layers) {
     const rowsEl = el('div', { class: 'rows' });
     box.append(info, rowsEl);
     root.append(box);
+    fitObserver.observe(rowsEl);
     const view = { index: i, type, shape, box, rowsEl, rows: [], actStat, gradStat };
     // The rows and their canvases (a few hundred for a small net) are made by buildSome, a few
     // per frame, so that no frame stalls the page.
@@ -230,12 +235,10 @@ export function buildLayers(root, layers) {
 }
 
 /** Make the rows buildLayers left for later, for about budgetMs. -> 'busy' while rows remain,
- * 'done' on the call that makes the last one (the layout is fitted then), else 'idle'. */
+ * 'done' on the call that makes the last one, else 'idle'. */
 export function buildSome(budgetMs) {
   if (!building.length) return 'idle';
   const end = performance.now() + budgetMs;
   do building.shift()(); while (building.length && performance.now() < end);
-  if (building.length) return 'busy';
-  fitMaps(state.views);
-  return 'done';
+  return building.length ? 'busy' : 'done';
 }
