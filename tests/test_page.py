@@ -180,6 +180,7 @@ def test_tiles_refit_when_the_window_narrows(serve, open_page):
     maps = '.layer[data-index="4"] canvas[data-map="activations"]'
     wide = wait_until(lambda: (lines := w.page.evaluate(TILE_LINES, maps)) and lines[0][0] == 16 and lines, 30,
                       'the conv maps on one line')
+    w.page.evaluate("window.pageErrors = []; addEventListener('error', (e) => pageErrors.push(e.message))")
     w.page.set_viewport_size({'width': 480, 'height': 800})
     def even():
         lines = w.page.evaluate(TILE_LINES, maps)
@@ -188,4 +189,5 @@ def test_tiles_refit_when_the_window_narrows(serve, open_page):
     assert sum(n for n, _ in narrow) == 16
     assert all(len(widths) == 1 for _, widths in narrow)
     assert float(narrow[0][1][0].removesuffix('px')) < float(wide[0][1][0].removesuffix('px'))
-    assert w.errors == []
+    assert w.page.evaluate('pageErrors') == []       # e.g. "ResizeObserver loop completed with ..."
+    assert w.state() == 'training' and w.errors == []

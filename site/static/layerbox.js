@@ -16,9 +16,21 @@ const WEIGHT_GAP = 10;      // CSS px between filters (layers.css, weight rows)
 const MIN_MAP_PX = 24;      // maps shrink to save a line on narrow screens, but not below this
 
 const roots = new WeakSet();   // containers that already have the hover listeners
-// Refits the tiles whenever a view's rows change size, after layout: reading widths then forces
-// no extra layout (reading them during a frame's script did, for ~40 ms once the rows were built).
+// The tiles are refitted when a view's rows change width. The observer hands over the widths, so
+// fitting reads no layout (reading it in a frame's script forced a ~40 ms layout once the rows were
+// built), and the new sizes are set in the next frame: set inside the callback, they would resize
+// the observed elements again and the browser would report a ResizeObserver loop.
 let fitObserver = null;
+const rowWidths = new WeakMap();   // a view's rowsEl -> its content width in CSS px
+let fitQueued = false;
+
+function observeRows(entries) {
+  for (const e of entries) rowWidths.set(e.target, e.contentRect.width);
+  if (!fitQueued) {
+    fitQueued = true;
+    requestAnimationFrame(() => { fitQueued = false; fitMaps(state.views); });
+  }
+}
 const building = [];   // rows buildLayers left for buildSome: functions, in page order
 
 const shapeText = ([C, H, W]) => (H === 1 && W === 1 ? `${C}` : `${C}×${H}×${W}`);
@@ -81,7 +93,7 @@ function mapParts(row, [C, H, W], type, big) {
 // saves a line, and make rows that still wrap wrap evenly (16 as 8 + 8, not 9 + 7). Styles only.
 function fitMaps(views) {
   for (const view of views) {
-    const avail = view.rowsEl.clientWidth;
+    const avail = rowWidths.get(view.rowsEl);
     if (!avail) continue;
     for (const row of view.rows) {
       if (!row.fit) continue;
@@ -188,7 +200,7 @@ export function buildLayers(root, layers) {
     root.addEventListener('pointermove', onPointerMove);
     root.addEventListener('pointerleave', hideTooltip);
   }
-  fitObserver = fitObserver || new ResizeObserver(() => fitMaps(state.views));
+  fitObserver = fitObserver || new ResizeObserver(observeRows);
   fitObserver.disconnect();
   hideTooltip();
   let prevGray = false;
