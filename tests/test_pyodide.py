@@ -31,6 +31,13 @@ const { loadPyodide } = require(path.join(runtime, 'pyodide.js'));
 """
 
 PROGRAM = r"""
+import importlib.machinery
+compiled = []          # every module compiled from its source from here on (not read from a .pyc)
+_source_to_code = importlib.machinery.SourceFileLoader.source_to_code
+def _recording(self, data, path, *args, **kwargs):
+    compiled.append(path)
+    return _source_to_code(self, data, path, *args, **kwargs)
+importlib.machinery.SourceFileLoader.source_to_code = _recording
 import json, numpy as np, sys
 from pycore import Net, CONVNETJS_MNIST, Trainer
 from pycore.bench import speed_run
@@ -52,7 +59,9 @@ pycs = {os.path.relpath(os.path.join(d, f), packages): int.from_bytes(open(os.pa
         for d, _, files in os.walk(os.path.join(packages, 'numpy')) for f in files if f.endswith('.pyc')}
 stdlib = {name: m.__file__ for name, m in list(sys.modules.items())
           if (getattr(m, '__file__', None) or '').startswith('/lib/python312.zip/')}
-json.dumps({'pycs': pycs, 'stdlib': stdlib, 'loss': loss, 'grads': grads, 'matrix': matrix, 'numpy': np.__version__, 'platform': sys.platform,
+live = sorted(os.path.relpath(m.__file__, '/live') for m in list(sys.modules.values())
+              if (getattr(m, '__file__', None) or '').startswith('/live/'))
+json.dumps({'pycs': pycs, 'stdlib': stdlib, 'live': live, 'compiled': compiled, 'packages': packages, 'loss': loss, 'grads': grads, 'matrix': matrix, 'numpy': np.__version__, 'platform': sys.platform,
             'examples_per_s': speed['examples_per_s']})
 """
 
@@ -80,14 +89,14 @@ def test_runs_on_pyodide_numpy(pyodide_result):
 
 
 def test_numpy_imports_from_the_built_bytecode(pyodide_result, site):
-    """Every .pyc under numpy/ after the run is one from py/numpy-bytecode.zip, still flagged
-    unchecked-hash (PEP 552 flags 0b01): had Python found one stale or for another version, it would
-    have written its own, timestamp-based (flags 0), next to or over it."""
+    """NumPy is imported from py/numpy-bytecode.zip's .pyc files (PEP 552 unchecked-hash, flags
+    0b01): the program, which imports numpy first, compiled none of its modules from source."""
     with zipfile.ZipFile(site / 'py' / 'numpy-bytecode.zip') as z:
         built = set(z.namelist())
     assert len(built) > 50 and 'numpy/__pycache__/__init__.cpython-312.pyc' in built
     assert set(pyodide_result['pycs']) == built
     assert set(pyodide_result['pycs'].values()) == {1}
+    assert not [p for p in pyodide_result['compiled'] if p.startswith(pyodide_result['packages'] + '/numpy/')]
 
 
 def test_standard_library_imports_from_the_built_bytecode(pyodide_result, site):
@@ -100,6 +109,18 @@ def test_standard_library_imports_from_the_built_bytecode(pyodide_result, site):
     assert {'encodings/__init__.py', 'json/__init__.py', 'asyncio/__init__.py', 'gzip.py'} <= compiled
     assert not {f for f in loaded if f.endswith('.py') and f + 'c' in pycs}
     assert len(compiled) > 100
+
+
+def test_pycore_imports_from_the_built_bytecode(pyodide_result, site):
+    """pycore's modules come from py/pycore.zip's .pyc files: of those the program imported, only
+    pycore/bench.py, which the worker never imports and so has none, was compiled from source."""
+    with zipfile.ZipFile(site / 'py' / 'pycore.zip') as z:
+        built = {n for n in z.namelist() if n.endswith('.pyc')}
+    assert {'pycore/__pycache__/__init__.cpython-312.pyc', 'pycore/__pycache__/conv.cpython-312.pyc',
+            '__pycache__/session.cpython-312.pyc', '__pycache__/bridge.cpython-312.pyc'} <= built
+    imported = set(pyodide_result['live'])
+    assert {'pycore/__init__.py', 'pycore/conv.py', 'pycore/bench.py'} <= imported
+    assert [p for p in pyodide_result['compiled'] if p.startswith('/live/')] == ['/live/pycore/bench.py']
 
 
 def test_same_gradients_as_cpython(pyodide_result):
