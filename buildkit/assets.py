@@ -78,12 +78,12 @@ def verify(path, expected):
         raise BuildError(f"sha256 mismatch for {path}: expected {expected}, got {actual}")
 
 
-def run_tool(cmd, cwd, task=None, stdin=None):
+def run_tool(cmd, cwd, task=None, stdin=None, when="once"):
     """Run a client (npm, pip, apt-get, node) for one `task` ("fetch X" by default); turn a missing
-    tool or a failure into a BuildError with its stderr."""
+    tool or a failure into a BuildError with its stderr. `when` says how often builds need it."""
     task = task or f"fetch {cmd[-1]}"
     if shutil.which(cmd[0]) is None:
-        raise BuildError(f"{cmd[0]} not found on PATH: it is needed once to {task} (later builds reuse the cache)")
+        raise BuildError(f"{cmd[0]} not found on PATH: it is needed {when} to {task} (other builds reuse the cache)")
     try:
         subprocess.run(cmd, cwd=cwd, input=stdin, check=True, capture_output=True, text=True)
     except subprocess.CalledProcessError as e:

@@ -114,7 +114,8 @@ def compile_bytecode(cache, runtime_dir, stdlib_bytes, wheel_sha, pycore_bytes, 
             outs = [tmp / f"{kind}.zip" for kind in KINDS]
             run_tool(["node", "--input-type=module", "-e", COMPILE_NODE, str(runtime_dir), str(tmp / PYODIDE_STDLIB),
                       str(tmp / "pycore-sources.zip"), *map(str, outs)],
-                     cwd=tmp, task="compile bytecode with Pyodide", stdin=script)
+                     cwd=tmp, task="compile bytecode with Pyodide", stdin=script,
+                     when="once, and again whenever pycore changes,")
             for kind, out in zip(KINDS, outs):
                 check(out, CHECKS[kind])
             for kind, out in zip(KINDS, outs):

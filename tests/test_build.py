@@ -188,6 +188,13 @@ def test_fashion_unavailable_without_apt(tmp_path, monkeypatch):
     assert any(m.startswith("Fashion-MNIST unavailable: apt-get not found") for m in messages)
 
 
+def test_bytecode_without_node_says_when_it_is_needed(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(assets.BuildError, match="node not found on PATH: it is needed once, and again "
+                                                "whenever pycore changes, to compile bytecode"):
+        bytecode.compile_bytecode(tmp_path / "cache", tmp_path, b"stdlib", "0" * 64, b"pycore", lambda m: None)
+
+
 @pytest.fixture
 def server(tmp_path):
     (tmp_path / "a.wasm").write_bytes(b"\0asm\1\0\0\0")
