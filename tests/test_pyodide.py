@@ -59,9 +59,16 @@ pycs = {os.path.relpath(os.path.join(d, f), packages): int.from_bytes(open(os.pa
         for d, _, files in os.walk(os.path.join(packages, 'numpy')) for f in files if f.endswith('.pyc')}
 stdlib = {name: m.__file__ for name, m in list(sys.modules.items())
           if (getattr(m, '__file__', None) or '').startswith('/lib/python312.zip/')}
+import traceback
+def trace(fn):
+    try:
+        fn()
+    except Exception:
+        return traceback.format_exc()
+tracebacks = [trace(lambda: json.loads('{')), trace(lambda: Net.from_spec([{'type': 'conv'}]))]
 live = sorted(os.path.relpath(m.__file__, '/live') for m in list(sys.modules.values())
               if (getattr(m, '__file__', None) or '').startswith('/live/'))
-json.dumps({'pycs': pycs, 'stdlib': stdlib, 'live': live, 'compiled': compiled, 'packages': packages, 'loss': loss, 'grads': grads, 'matrix': matrix, 'numpy': np.__version__, 'platform': sys.platform,
+json.dumps({'pycs': pycs, 'stdlib': stdlib, 'live': live, 'tracebacks': tracebacks, 'compiled': compiled, 'packages': packages, 'loss': loss, 'grads': grads, 'matrix': matrix, 'numpy': np.__version__, 'platform': sys.platform,
             'examples_per_s': speed['examples_per_s']})
 """
 
@@ -121,6 +128,17 @@ def test_pycore_imports_from_the_built_bytecode(pyodide_result, site):
     imported = set(pyodide_result['live'])
     assert {'pycore/__init__.py', 'pycore/conv.py', 'pycore/bench.py'} <= imported
     assert [p for p in pyodide_result['compiled'] if p.startswith('/live/')] == ['/live/pycore/bench.py']
+
+
+def test_tracebacks_through_bytecode_show_the_source(pyodide_result):
+    """The bytecode comes with its sources: a traceback through the standard library's .pyc files
+    or pycore's still quotes each line."""
+    stdlib, pycore = pyodide_result['tracebacks']
+    assert 'File "/lib/python312.zip/json/decoder.py"' in stdlib and 'obj, end = self.scan_once(s, idx)' in stdlib
+    assert 'File "/live/pycore/spec.py"' in pycore and 'PycoreError' in pycore
+    lines = pycore.splitlines()
+    quoted = [lines[i + 1].strip() for i, line in enumerate(lines[:-1]) if line.strip().startswith('File "/live/pycore/')]
+    assert quoted and all(q and not q.startswith('File ') for q in quoted)
 
 
 def test_same_gradients_as_cpython(pyodide_result):
