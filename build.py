@@ -1,8 +1,9 @@
 """Build the static site: vendored Pyodide + NumPy, dataset chunks, pycore.zip, rendered pages.
 
 Reads top to bottom in build(): fetch or reuse the cached assets (buildkit/assets.py), chunk the
-datasets (buildkit/chunks.py), copy and render into the output folder, write a manifest. `python3
-build.py serve` then serves it (buildkit/server.py).
+datasets (buildkit/chunks.py), copy them and pycore into the output folder, add the bytecode of the
+modules the page starts with (buildkit/bytecode.py), render the pages, write a manifest.
+`python3 build.py serve` then serves it (buildkit/server.py).
 """
 
 import argparse
