@@ -92,11 +92,13 @@ def write_file(out, rel, data):
 
 
 def copy_runtime(out, pyodide_tgz, wheel, wheel_name):
-    """Put Pyodide's files and the NumPy wheel (under its lock-file name) in RUNTIME_DIR."""
-    files = read_tar_members(pyodide_tgz, [f"package/{f}" for f in PYODIDE_FILES])
+    """Put Pyodide's files and the NumPy wheel (under its lock-file name) in RUNTIME_DIR; -> the bytes
+    of Pyodide's standard library, which the bytecode step serves instead, read in the same pass."""
+    files = read_tar_members(pyodide_tgz, [f"package/{f}" for f in PYODIDE_FILES + [PYODIDE_STDLIB]])
     for f in PYODIDE_FILES:
         write_file(out, f"{RUNTIME_DIR}/{f}", files[f"package/{f}"])
     shutil.copyfile(wheel, out / RUNTIME_DIR / wheel_name)
+    return files[f"package/{PYODIDE_STDLIB}"]
 
 
 def write_data(out, converted):
@@ -223,10 +225,9 @@ def build(out_dir, *, cache_dir=None, numpy_wheel=None, fashion=True, site_dir=N
 
     clean_out_dir(out)
     wheel_name = lock["packages"]["numpy"]["file_name"]
-    copy_runtime(out, pyodide_tgz, wheel, wheel_name)
+    stdlib = copy_runtime(out, pyodide_tgz, wheel, wheel_name)
     datasets = write_data(out, converted)
     package_pycore(ROOT / "pycore", site / "py", out / PYCORE_FILE)
-    stdlib = read_tar_members(pyodide_tgz, [f"package/{PYODIDE_STDLIB}"])[f"package/{PYODIDE_STDLIB}"]
     zips = compile_bytecode(cache, out / RUNTIME_DIR, stdlib, sha256_file(wheel), (out / PYCORE_FILE).read_bytes(), log)
     for kind, rel in (("numpy", NUMPY_FILE), ("stdlib", STDLIB_FILE), ("pycore", PYCORE_FILE)):
         write_file(out, rel, zips[kind].read_bytes())

@@ -9,7 +9,6 @@ build cache and served only to the benchmark harness (bench/static), never put i
 """
 import argparse
 import gzip
-import http.server
 import json
 import os
 import platform
@@ -20,7 +19,6 @@ import threading
 import time
 from contextlib import closing
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,7 +27,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import build                      # noqa: E402  the site build
 from buildkit import assets      # noqa: E402  pinned packages, fetched once into the build cache
-from buildkit.server import Handler  # noqa: E402  the site's static-file handler
+from buildkit.server import Handler, make_server  # noqa: E402  the site's static-file server
 import numpy as np                # noqa: E402
 from browser import CHROMIUM_FLAGS, chromium_path, launch  # noqa: E402  the tests' Chromium and flags
 import report                     # noqa: E402
@@ -116,7 +114,7 @@ def start_server(site, convnet_js):
     extra = {f"/bench/{p.name}": p.read_bytes() for p in (HERE / "static").iterdir() if p.is_file()}
     extra["/bench/convnet.js"] = convnet_js
     handler = type("Handler", (BenchHandler,), {"extra": extra, "served": [], "answered": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(site)))
+    server = make_server(site, port=0, handler=handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, handler, f"http://127.0.0.1:{server.server_address[1]}/"

@@ -1,1 +1,1 @@
-"""Helpers of build.py: third-party assets, dataset chunks, the local server."""
+"""Helpers of build.py: third-party assets, dataset chunks, start-up bytecode, the local server."""

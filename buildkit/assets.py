@@ -78,14 +78,17 @@ def verify(path, expected):
         raise BuildError(f"sha256 mismatch for {path}: expected {expected}, got {actual}")
 
 
-def run_tool(cmd, cwd, task=None, stdin=None, when="once"):
+def run_tool(cmd, cwd, task=None, stdin=None, when="once", timeout=None):
     """Run a client (npm, pip, apt-get, node) for one `task` ("fetch X" by default); turn a missing
-    tool or a failure into a BuildError with its stderr. `when` says how often builds need it."""
+    tool, a failure or a run longer than `timeout` seconds into a BuildError with its stderr.
+    `when` says how often builds need it."""
     task = task or f"fetch {cmd[-1]}"
     if shutil.which(cmd[0]) is None:
         raise BuildError(f"{cmd[0]} not found on PATH: it is needed {when} to {task} (other builds reuse the cache)")
     try:
-        subprocess.run(cmd, cwd=cwd, input=stdin, check=True, capture_output=True, text=True)
+        subprocess.run(cmd, cwd=cwd, input=stdin, check=True, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"{cmd[0]} did not {task} within {timeout} s") from None
     except subprocess.CalledProcessError as e:
         tail = (e.stderr or e.stdout or "").strip()[-1000:]
         raise BuildError(f"{cmd[0]} failed to {task} (exit {e.returncode}): {tail}") from None

@@ -37,6 +37,7 @@ zipfile.ZipFile("/pycore.zip").extractall(LIVE)
 sys.path.insert(0, LIVE)
 import numpy, numpy.fft, numpy.linalg, numpy.random   # what pycore uses, some of it lazily
 import bridge                                          # the session, pycore and their imports
+files = {{m.__file__ for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").endswith(".py")}}
 
 def pyc(source, filename):
     # PEP 552 header: magic, flags 0b01 (hash-based, unchecked), source hash; then the code object.
@@ -49,19 +50,18 @@ def add(z, name, data):
     info.compress_type = zipfile.ZIP_DEFLATED
     z.writestr(info, data)
 
-def with_pycache(old_zip, root):
-    # old_zip's entries, plus root-relative __pycache__ bytecode for each of them that was imported.
+def with_bytecode(sources_zip, root, pyc_name):
+    # The zip's entries unchanged, plus pyc_name(entry) for each entry imported from root/entry.
     buf = io.BytesIO()
-    with zipfile.ZipFile(old_zip) as old, zipfile.ZipFile(buf, "w") as z:
+    with zipfile.ZipFile(sources_zip) as old, zipfile.ZipFile(buf, "w") as z:
         for info in old.infolist():
             source = old.read(info)
             z.writestr(info, source)
             path = f"{{root}}/{{info.filename}}"
             if path in files:
-                add(z, importlib.util.cache_from_source(path).removeprefix(root + "/"), pyc(source, path))
+                add(z, pyc_name(info.filename), pyc(source, path))
     return buf.getvalue()
 
-files = {{m.__file__ for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").endswith(".py")}}
 site = Path(sys.modules["numpy"].__file__).parent.parent
 numpy_zip = io.BytesIO()
 with zipfile.ZipFile(numpy_zip, "w") as z:
@@ -70,14 +70,9 @@ with zipfile.ZipFile(numpy_zip, "w") as z:
             add(z, importlib.util.cache_from_source(f).removeprefix(str(site) + "/"), pyc(Path(f).read_bytes(), f))
 
 stdlib = f"/lib/python{{sys.version_info[0]}}{{sys.version_info[1]}}.zip"
-stdlib_zip = io.BytesIO()
-with zipfile.ZipFile(stdlib) as old, zipfile.ZipFile(stdlib_zip, "w") as z:
-    for info in old.infolist():
-        source = old.read(info)
-        z.writestr(info, source)
-        if f"{{stdlib}}/{{info.filename}}" in files:
-            add(z, info.filename + "c", pyc(source, f"{{stdlib}}/{{info.filename}}"))
-[numpy_zip.getvalue(), stdlib_zip.getvalue(), with_pycache("/pycore.zip", LIVE)]
+# zipimport looks for a/b.pyc beside a/b.py; the path finder for a/__pycache__/b.cpython-312.pyc.
+[numpy_zip.getvalue(), with_bytecode(stdlib, stdlib, lambda name: name + "c"),
+ with_bytecode("/pycore.zip", LIVE, importlib.util.cache_from_source)]
 """
 COMPILE_NODE = """
 import fs from 'node:fs';
@@ -115,7 +110,7 @@ def compile_bytecode(cache, runtime_dir, stdlib_bytes, wheel_sha, pycore_bytes, 
             run_tool(["node", "--input-type=module", "-e", COMPILE_NODE, str(runtime_dir), str(tmp / PYODIDE_STDLIB),
                       str(tmp / "pycore-sources.zip"), *map(str, outs)],
                      cwd=tmp, task="compile bytecode with Pyodide", stdin=script,
-                     when="once, and again whenever pycore changes,")
+                     when="once, and again whenever pycore changes,", timeout=300)
             for kind, out in zip(KINDS, outs):
                 check(out, CHECKS[kind])
             for kind, out in zip(KINDS, outs):

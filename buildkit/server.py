@@ -33,9 +33,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", cache_control(urlsplit(self.path).path, code))
 
 
-def make_server(out_dir, host="127.0.0.1", port=8000):
-    """A ThreadingHTTPServer for out_dir; port 0 picks a free port (see server.server_address)."""
-    return http.server.ThreadingHTTPServer((host, port), partial(Handler, directory=str(out_dir)))
+def make_server(out_dir, host="127.0.0.1", port=8000, handler=None):
+    """A ThreadingHTTPServer for out_dir with `handler` (a subclass of Handler; Handler by default);
+    port 0 picks a free port (see server.server_address)."""
+    return http.server.ThreadingHTTPServer((host, port), partial(handler or Handler, directory=str(out_dir)))
 
 
 def serve(out, host, port):

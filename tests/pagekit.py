@@ -1,11 +1,9 @@
 """Helpers for end-to-end tests: a fault-injecting server, a watched page, polling."""
-import http.server
 import threading
 import time
-from functools import partial
 from urllib.parse import urlsplit
 
-from buildkit.server import Handler
+from buildkit.server import Handler, make_server
 
 BOOT_S = 90          # Pyodide + NumPy + first data chunk, with room for a loaded machine
 
@@ -44,7 +42,7 @@ class FaultyHandler(Handler):
 def start_server(site, faults=None):
     """Serve `site` on a free localhost port; returns (server, base URL)."""
     handler = type('Handler', (FaultyHandler,), {'faults': dict(faults or {})})
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), partial(handler, directory=str(site)))
+    server = make_server(site, port=0, handler=handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f'http://127.0.0.1:{server.server_address[1]}/'

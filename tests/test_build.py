@@ -7,6 +7,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -26,6 +27,8 @@ _spec = importlib.util.spec_from_file_location("livecnn_build", ROOT / "build.py
 b = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(b)
 
+# A .pyc header: Python 3.12's magic number, then PEP 552 flags 0b01 (hash-based, unchecked).
+PYC_312_UNCHECKED = (3531).to_bytes(2, "little") + b"\r\n" + (1).to_bytes(4, "little")
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
@@ -293,7 +296,7 @@ def test_full_build_runtime(full_build):
     for name in ("bridge", "session", "datasets", "pycore/__init__", "pycore/conv", "pycore/trainer"):
         folder, _, stem = name.rpartition("/")
         pyc = names[f"{folder + '/' if folder else ''}__pycache__/{stem}.cpython-312.pyc"]
-        assert pyc[:8] == (3531).to_bytes(2, "little") + b"\r\n" + (1).to_bytes(4, "little")
+        assert pyc[:8] == PYC_312_UNCHECKED
     assert "pycore/__pycache__/bench.cpython-312.pyc" not in names
 
 
@@ -311,7 +314,7 @@ def test_full_build_standard_library_with_bytecode(full_build):
         assert ours.pop(info.filename) == original.read(info), info.filename
     assert all(name.endswith(".pyc") and name[:-1] in original.namelist() for name in ours)
     for module in ("encodings/__init__", "_pyodide/_base", "asyncio/base_events", "json/decoder", "gzip"):
-        assert ours[f"{module}.pyc"][:8] == (3531).to_bytes(2, "little") + b"\r\n" + (1).to_bytes(4, "little")
+        assert ours[f"{module}.pyc"][:8] == PYC_312_UNCHECKED
     assert 100 < len(ours) < len(original.namelist()) / 2
 
 
@@ -373,3 +376,9 @@ def test_build_refuses_tampered_wheel_and_keeps_output(full_build, tmp_path):
     with pytest.raises(b.BuildError, match="sha256"):
         b.build(out, site_dir=site, numpy_wheel=bad, log=lambda m: None)
     assert json.loads((out / "manifest.json").read_text()) == manifest
+
+
+def test_a_tool_that_hangs_is_stopped(tmp_path):
+    with pytest.raises(assets.BuildError, match="did not compile bytecode with Pyodide within 0.5 s"):
+        assets.run_tool([sys.executable, "-c", "import time; time.sleep(30)"], cwd=tmp_path,
+                        task="compile bytecode with Pyodide", timeout=0.5)

@@ -308,9 +308,5 @@ createDrawPad($('pad'), async (img) => {
   }
 }, (text) => { $('custom-message').textContent = text; });
 
-window.addEventListener('error', (e) => {
-  // A ResizeObserver that resized what it observes only delays notifications to the next frame.
-  if (!e.error && /^ResizeObserver loop/.test(e.message)) return;
-  showError(`the page failed: ${e.message}`);
-});
+window.addEventListener('error', (e) => showError(`the page failed: ${e.message}`));
 window.addEventListener('unhandledrejection', (e) => showError(`the page failed: ${e.reason && e.reason.message || e.reason}`));
