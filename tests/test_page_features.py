@@ -248,12 +248,17 @@ def test_save_and_load_a_run(w, tmp_path):
     path = tmp_path / 'run.json'
     info.value.save_as(path)
     run = json.loads(path.read_text())
-    assert run['format'] == 'pycore-run' and run['extra']['page']['charts']['loss']
+    history = run['extra']['session']['history']      # the charts travel with the run
+    assert run['format'] == 'pycore-run' and len(history['loss']) >= 2 and len(history['accuracy']) >= 2
     saved = run['trainer']['examples']
     control(w, 'reset').click()
     wait_until(lambda: (w.number('examples') or 1e9) < saved, 10, 'a fresh run')
     control(w, 'load-file').set_input_files(str(path))
     wait_until(lambda: f'continuing at {saved:,} examples' in text(w, '#file-message'), 20, 'the loaded run')
+    chart = w.page.locator('#loss-chart')
+    # The loaded charts hold the saved history (the fresh run's had fewer examples than `saved`).
+    wait_until(lambda: int(chart.get_attribute('data-points')) >= len(history['loss'])
+               and float(chart.get_attribute('data-last-x')) >= history['loss'][-1][0], 10, "the loaded run's charts")
     wait_until(lambda: (w.number('examples') or 0) > saved, 10, 'training to continue from the saved count')
     bad = tmp_path / 'bad.json'
     bad.write_text('{"layers": [')

@@ -22,3 +22,10 @@ def call(session, method, *args):
         return export({'ok': getattr(session, method)(*args)})
     except PycoreError as e:
         return export({'error': str(e)})
+
+
+def open_session(datasets, config):
+    """The worker's session from the page's URL state; what was rejected waits in session.notes."""
+    session, notes = Session.from_config(datasets, config)
+    session.notes = notes
+    return session

@@ -32,6 +32,21 @@ PRESETS = {
 }
 
 
+OPTION_KEYS = ('method', 'learning_rate', 'momentum', 'batch_size', 'l1_decay', 'l2_decay')
+MAX_BATCH = 1000              # the page's limit on batch_size (the control's and the URL's)
+
+
+def check_options(options):
+    """Trainer options as the page accepts them: pycore's rules plus the page's batch limit."""
+    try:
+        opts = pycore.TrainerOptions(**options)
+    except TypeError as e:
+        raise PycoreError(f'unknown trainer option: {e}') from None
+    if opts.batch_size > MAX_BATCH:
+        raise PycoreError(f'batch_size must be at most {MAX_BATCH}, got {opts.batch_size}')
+    return opts
+
+
 class Session:
     """One training run: the net, its trainer, the data loaded so far and the running statistics."""
 
@@ -41,10 +56,13 @@ class Session:
     EVAL_RATIO = 10           # score one validation and one test image per this many trained
     EVAL_BATCH = 40           # ...in batches of at least this many, as each forward call has a fixed cost
 
+    CHART_EVERY = 500         # examples between points of the charts' history
+    CHART_POINTS = 2000       # past this, neighbouring points of the history are merged in pairs
+
     def __init__(self, datasets, dataset='mnist', spec=None, trainer=None, seed=0):
         """datasets: name -> {'title', 'classes', 'train_count', 'test_count'} (the data manifest)."""
         if dataset not in datasets:
-            raise PycoreError(f'unknown dataset {dataset!r}')
+            raise PycoreError(f'this build has no dataset {dataset!r}; it has {", ".join(datasets)}')
         self.meta = datasets
         self.seed = seed
         self.data = {dataset: Dataset(dataset, datasets[dataset], seed)}
@@ -69,6 +87,45 @@ class Session:
         self.pending_eval = 0
         self.evaluation = None
         self.last = {}
+        self.history = {'loss': [], 'accuracy': []}
+        self.chart_from = self.trainer.examples
+        self.chart_sum = [0.0, 0.0, 0]        # classification loss, total loss, examples
+
+    @classmethod
+    def from_config(cls, datasets, config):
+        """A session from the page's URL state: config may hold 'dataset', 'seed', 'preset' or 'spec'
+        (JSON text, validated like the editor's) and the trainer options of OPTION_KEYS. A value pycore
+        rejects is left out and reported. -> (session, notes), notes: [{'key', 'value', 'why'}]."""
+        if hasattr(config, 'to_py'):
+            config = config.to_py()
+        config = {k: v for k, v in dict(config or {}).items() if v is not None}
+        notes = []
+
+        def reject(key, why):
+            notes.append({'key': key, 'value': str(config.pop(key)), 'why': why})
+
+        if 'dataset' in config and config['dataset'] not in datasets:
+            reject('dataset', f'this build has no such dataset; it has {", ".join(datasets)}')
+        if 'preset' in config and config['preset'] not in PRESETS:
+            reject('preset', f'no such preset; the presets are {", ".join(PRESETS)}')
+        options = dict(pycore.CONVNETJS_TRAINER)
+        for key in OPTION_KEYS:
+            if key in config:
+                try:
+                    check_options({**options, key: config[key]})
+                    options[key] = config[key]
+                except PycoreError as e:
+                    reject(key, str(e))
+        base = {'dataset': config.get('dataset', next(iter(datasets))), 'trainer': options,
+                'seed': int(config.get('seed', 0))}
+        for key in ('spec', 'preset'):       # a spec wins over a preset, as it is more specific
+            if key in config:
+                spec = config[key] if key == 'spec' else PRESETS[config[key]]['spec']
+                try:
+                    return cls(datasets, spec=spec, **base), notes
+                except PycoreError as e:
+                    reject(key, str(e))
+        return cls(datasets, **base), notes
 
     def _check_fits(self, net):
         C, H, W = net.input_shape
@@ -98,6 +155,17 @@ class Session:
         d = self.data.get(dataset)
         return (d.train.count, d.test.count) if d else (0, 0)
 
+    def dataset_name(self):
+        return self.ds.name
+
+    def examples(self):
+        return self.trainer.examples
+
+    def take_notes(self):
+        """What from_config rejected (once): [{'key', 'value', 'why'}]."""
+        notes, self.notes = getattr(self, 'notes', []), []
+        return notes
+
     def describe(self):
         """The net for the page: per layer type, output shape (C, H, W), geometry, formulas."""
         out = []
@@ -108,11 +176,14 @@ class Session:
                                                        'drop_prob', 'alpha') if k in d and d[k] is not None},
                         'weight_shapes': {k: list(v.shape) for k, v in layer.params.items()}})
         return {'layers': out, 'spec': json.dumps(self.net.spec, indent=1), 'options': self.options,
-                'dataset': self.ds.name, 'classes': self.ds.classes, 'param_count': int(self.net.param_count()),
+                'dataset': self.ds.name, 'seed': self.seed, 'classes': self.ds.classes, 'param_count': int(self.net.param_count()),
                 'examples': self.trainer.examples, 'train_count': len(self.ds.train.labels),
                 'test_count': len(self.ds.test.labels)}
 
     def set_options(self, options):
+        if hasattr(options, 'to_py'):
+            options = options.to_py()
+        check_options({**self.options, **options})
         self.trainer.set(**options)
         self.options = dict(self.trainer.options.__dict__)
         return self.options
@@ -168,14 +239,45 @@ class Session:
             snap = self._pack(pycore.snapshot(self.net, 0), self.net.layers[-1].out[0].ravel(), int(y[0]),
                               'the latest training example') if self.focus is None else self.snapshot()
         self._score_held_out(trained)
+        chart = self._chart_point(loss, (s['l2_decay_loss'] + s['l1_decay_loss']) * trained, trained)
         self.last = {'examples': self.trainer.examples, 'steps': self.trainer.steps,
                      'fwd_ms': fwd / trained, 'bwd_ms': bwd / trained, 'loss': loss / trained,
                      'l2_loss': s['l2_decay_loss'], 'l1_loss': s['l1_decay_loss'],
                      'train_accuracy': self.train_acc.mean(), 'validation_accuracy': self.val_acc.mean(),
                      'test_accuracy': self.test_acc.mean(), 'epochs': self.trainer.examples / len(usable),
                      'train_loaded': d.train.count, 'test_loaded': d.test.count, 'trained': trained,
-                     'work_ms': (time.perf_counter() - t0) * 1000}
+                     'work_ms': (time.perf_counter() - t0) * 1000, 'chart': chart}
         return {'stats': self.last, 'snapshot': snap}
+
+    def _chart_point(self, loss_sum, decay_sum, n):
+        """Add a slice's losses (sums over its n examples) to the charts' history; every CHART_EVERY
+        examples a point is made. -> {'loss': point, 'accuracy': point} or None, each point being
+        [examples, {series: value}] with accuracies in percent (None where not measured yet)."""
+        c = self.chart_sum
+        c[0] += loss_sum
+        c[1] += loss_sum + decay_sum
+        c[2] += n
+        if self.trainer.examples < self.chart_from + self.CHART_EVERY:
+            return None
+        pct = lambda v: None if v is None else 100 * v   # noqa: E731
+        x = self.trainer.examples
+        point = {'loss': [x, {'loss': c[0] / c[2], 'total': c[1] / c[2]}],
+                 'accuracy': [x, {'train': pct(self.train_acc.mean()), 'validation': pct(self.val_acc.mean()),
+                                  'test': pct(self.test_acc.mean())}]}
+        for key, p in point.items():
+            self.history[key].append(p)
+            if len(self.history[key]) > self.CHART_POINTS:
+                self.history[key] = _merge_pairs(self.history[key])
+        self.chart_from, self.chart_sum = x, [0.0, 0.0, 0]
+        return point
+
+    def charts(self):
+        """The charts' history since this net started: {'loss': [points], 'accuracy': [points]}."""
+        return self.history
+
+    def clear_charts(self):
+        self.history = {'loss': [], 'accuracy': []}
+        return True
 
     def _score_held_out(self, trained):
         """Score a few random held-out images (centre crop) for the moving validation and test accuracy."""
@@ -312,10 +414,22 @@ class Session:
         """The whole run as JSON text; `page` is whatever the page wants back on load (its charts)."""
         state = {'dataset': self.ds.name, 'seed': self.seed, 'rng': _rng_out(self.rng),
                  'eval_rng': _rng_out(self.eval_rng), 'pending_eval': self.pending_eval,
-                 'windows': [list(w.values) for w in (self.train_acc, self.val_acc, self.test_acc)]}
+                 'windows': [list(w.values) for w in (self.train_acc, self.val_acc, self.test_acc)],
+                 'history': self.history, 'chart_from': self.chart_from, 'chart_sum': self.chart_sum}
         if hasattr(page, 'to_py'):
             page = page.to_py()
         return pycore.to_json(self.net, self.trainer, extra={'session': state, 'page': page})
+
+    def _load_history(self, state, page):
+        """The charts' history of a loaded run: the session's own, or (older files) the page's charts."""
+        if 'history' in state:
+            h = state['history']
+            self.history = {'loss': _points(h['loss']), 'accuracy': _points(h['accuracy'])}
+            self.chart_from = int(state['chart_from'])
+            self.chart_sum = [float(state['chart_sum'][0]), float(state['chart_sum'][1]), int(state['chart_sum'][2])]
+        elif isinstance(page, dict) and isinstance(page.get('charts'), dict):
+            charts = page['charts']
+            self.history = {k: _points(charts.get(k, [])) for k in ('loss', 'accuracy')}
 
     def load(self, text):
         """Continue a saved run exactly where it was. Returns describe() plus the saved 'page' value."""
@@ -342,6 +456,7 @@ class Session:
             self.train_acc, self.val_acc, self.test_acc = (
                 Window(size, values) for size, values in zip(
                     (self.TRAIN_WINDOW, self.VALIDATION_WINDOW, self.TEST_WINDOW), state['windows']))
+            self._load_history(state, extra.get('page'))
         except (KeyError, TypeError, ValueError) as e:
             self.ds, self.net, self.trainer, self.options = previous
             raise PycoreError(f'the saved session state is malformed: {e}') from None
@@ -349,6 +464,33 @@ class Session:
             self.ds, self.net, self.trainer, self.options = previous
             raise
         return {**self.describe(), 'page': extra.get('page')}
+
+
+def _merge_pairs(points):
+    """Halve a history: neighbouring points averaged in pairs (a lone last point kept)."""
+    merged = []
+    for a, b in zip(points[0::2], points[1::2]):
+        keys = set(a[1]) | set(b[1])
+        values = {}
+        for k in keys:
+            v = [p[1].get(k) for p in (a, b) if p[1].get(k) is not None]
+            values[k] = sum(v) / len(v) if v else None
+        merged.append([(a[0] + b[0]) / 2, values])
+    if len(points) % 2:
+        merged.append(points[-1])
+    return merged
+
+
+def _points(value):
+    """Chart points from a file, checked: [[examples, {series: number or None}], ...]."""
+    if not isinstance(value, list):
+        raise ValueError('chart history must be a list')
+    out = []
+    for p in value:
+        if not (isinstance(p, list) and len(p) == 2 and isinstance(p[0], (int, float)) and isinstance(p[1], dict)):
+            raise ValueError(f'bad chart point {json.dumps(p)[:60]}')
+        out.append([p[0], {str(k): (float(v) if isinstance(v, (int, float)) else None) for k, v in p[1].items()}])
+    return out
 
 
 def _rng_out(rng):

@@ -29,6 +29,9 @@ export class Chart {
     if (!this.dirty) return;
     this.dirty = false;
     const { canvas, points, series } = this;
+    // What the chart holds, for tests and tools: its number of points and the last one's x.
+    canvas.dataset.points = points.length;
+    canvas.dataset.lastX = points.length ? points[points.length - 1][0] : '';
     const ctx = canvas.getContext('2d');
     const W = canvas.width, H = canvas.height;
     const L = 50, R = 30, T = 26, B = 34;

@@ -190,8 +190,10 @@ function makeRow(view, q, gray, label) {
 }
 
 /** Build one box per layer in `root`. layers: [{type, shape: [C, H, W], formula, params,
- * params_formula, geometry, weight_shapes}]. Returns the views to pass to drawSnapshot. */
-export function buildLayers(root, layers) {
+ * params_formula, geometry, weight_shapes}]; only: a Set of the layer indices to show (null: all);
+ * rows: a Set of the rows to show, of activations, gradients, weights, weight-gradients (null: all).
+ * Returns the views to pass to drawSnapshot. */
+export function buildLayers(root, layers, { only = null, rows = null } = {}) {
   building.length = 0;
   root.replaceChildren();
   root.classList.add('layer-list');
@@ -204,10 +206,13 @@ export function buildLayers(root, layers) {
   fitObserver.disconnect();
   hideTooltip();
   let prevGray = false;
-  const views = layers.map((layer, i) => {
+  const wanted = (q) => !rows || rows.has(QUANTITIES[q].map);
+  const views = [];
+  layers.forEach((layer, i) => {
     const { type, shape } = layer;
     const gray = NON_NEGATIVE.has(type) || (PASS_SIGN.has(type) && prevGray);
     prevGray = gray;
+    if (only && !only.has(i)) return;
     const box = el('div', { class: 'layer', 'data-type': type, 'data-index': i });
     const info = el('div', { class: 'info' });
     info.append(el('h3', {}, `${type} · ${shapeText(shape)}`));
@@ -228,18 +233,20 @@ export function buildLayers(root, layers) {
     // The rows and their canvases (a few hundred for a small net) are made by buildSome, a few
     // per frame, so that no frame stalls the page.
     const isBars = LOSSES.has(type);
-    building.push(() => {
-      const act = makeRow(view, 'act', gray, type === 'softmax' ? 'probabilities' : isBars ? 'scores' : 'activations');
-      if (isBars) makeBars(act, shape[0]); else mapParts(act, shape, type, type === 'input');
-    });
-    if (gradStat) building.push(() => mapParts(makeRow(view, 'grad', false, 'gradients'), shape, type, false));
+    if (wanted('act')) {
+      building.push(() => {
+        const act = makeRow(view, 'act', gray, type === 'softmax' ? 'probabilities' : isBars ? 'scores' : 'activations');
+        if (isBars) makeBars(act, shape[0]); else mapParts(act, shape, type, type === 'input');
+      });
+    }
+    if (gradStat && wanted('grad')) building.push(() => mapParts(makeRow(view, 'grad', false, 'gradients'), shape, type, false));
     const ws = layer.weight_shapes;
     if (ws && ws.w && (type === 'conv' || type === 'fc')) {
       const inShape = i > 0 ? layers[i - 1].shape : null;
-      building.push(() => weightParts(makeRow(view, 'w', false, 'weights'), type, ws, inShape));
-      building.push(() => weightParts(makeRow(view, 'dw', false, 'weight gradients'), type, ws, inShape));
+      if (wanted('w')) building.push(() => weightParts(makeRow(view, 'w', false, 'weights'), type, ws, inShape));
+      if (wanted('dw')) building.push(() => weightParts(makeRow(view, 'dw', false, 'weight gradients'), type, ws, inShape));
     }
-    return view;
+    views.push(view);
   });
   state.views = views;
   state.snapshot = null;

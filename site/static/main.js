@@ -1,225 +1,234 @@
-// Page wiring: starts the worker, shows loading progress and errors, and draws what it reports
-// once per animation frame. The main thread never computes anything heavy.
-import { Chart } from './chart.js';
-import { setupControls } from './controls.js';
-import { buildNormalizationControl, drawSnapshot, rowCount, setClassNames } from './draw.js';
-import { buildLayers, buildSome } from './layerbox.js';
-import { createDrawPad, drawDigit } from './drawpad.js';
-import { renderBars, renderCards, renderConfusion, renderGallery } from './predictions.js';
+// Page wiring: reads the URL state, mounts the panels it names, connects them to the run, and
+// draws once per animation frame while the page can be seen. The only module that knows every panel.
+import { frameKeys, watchVisibility } from './embed.js';
+import * as charts from './panels/charts.js';
+import * as controls from './panels/controls.js';
+import * as custom from './panels/custom.js';
+import * as evaluation from './panels/evaluation.js';
+import * as files from './panels/files.js';
+import { message } from './panels/message.js';
+import * as network from './panels/network.js';
+import * as predictions from './panels/predictions.js';
+import * as stats from './panels/stats.js';
+import * as transport from './panels/transport.js';
+import { connect } from './run.js';
+import { KEYS, PANELS, queryOf, readState, runKey, shareLinks, writeState } from './state.js';
 
-const params = new URLSearchParams(location.search);
+const PANEL_MODULES = { controls, stats, charts, network, predictions, evaluation, custom, files };
+const EMBED_PANELS = ['charts', 'network'];   // what an embed shows when its URL names no panels
 // Loading with no news from the worker for this long is an error; ?stall=SECONDS changes it.
-const STALL_MS = 1000 * (Number(params.get('stall')) || 30);
-const SNAPSHOT_MS = 70;       // ask for a layer snapshot this often; the round trip makes it ~12 per second
-const CARDS_MS = 3000;        // refresh the test prediction cards this often
-const EVALUATE_MS = 60000;    // re-score the whole test set this often while training (costs ~5% of training)
-const CHART_EVERY = 500;      // examples between chart points
-const FRAME_BUDGET_MS = 3;    // layer-view painting per animation frame (8 ms still gave 50-80 ms tasks)
-const SHOWN_PER_FRAME = 16;   // canvases painted for the first time per frame: each costs the browser
-                              // ~1 ms (compositor set-up) outside the script's own time
-const BUILD_BUDGET_MS = 2;    // layer-view building per frame: about one row, as the page's layout and
-                              // compositing of new canvases cost several times the script's own time
+const STALL_MS = 1000 * (Number(new URLSearchParams(location.search).get('stall')) || 30);
 
 const $ = (id) => document.getElementById(id);
-const q = (name) => document.querySelector(`[data-control="${name}"]`);
 const root = document.documentElement;
+const { values: url, notes: urlNotes } = readState(location.href);
+const framed = window.parent !== window;
+const embed = url.embed;
 
-const lossChart = new Chart($('loss-chart'), { yLabel: 'loss', series: [
-  { key: 'loss', label: 'classification loss', color: '#1f6feb' },
-  { key: 'total', label: 'total (with weight decay)', color: '#bf8700' }] });
-const accChart = new Chart($('accuracy-chart'), { yLabel: 'accuracy %', yRange: [0, 100], format: (v) => v.toFixed(0),
-  series: [{ key: 'train', label: 'training', color: '#1f6feb' }, { key: 'validation', label: 'validation', color: '#2da44e' },
-    { key: 'test', label: 'test', color: '#cf222e' }] });
+// The page's frame: embed mode drops the header and footer, puts the strip on top, and keeps only
+// the chosen panels (so nothing unused is built, painted or asked for).
+const chosen = url.panels || (embed ? EMBED_PANELS : PANELS);
+if (embed) {
+  root.dataset.embed = '1';
+  for (const node of document.querySelectorAll('[data-chrome]')) node.remove();
+  document.querySelector('[data-role="transport"]').remove();
+  $('status').after($('strip-template').content.cloneNode(true));
+}
+for (const section of document.querySelectorAll('[data-panel]')) if (!chosen.includes(section.dataset.panel)) section.remove();
+const top = document.querySelector('.top');
+if (top && !top.children.length) top.remove();
+root.dataset.panels = chosen.join(' ');
 
-let views = [];
+const run = connect({ embed, runName: `live-cnn ${runKey(url)}`, early: window.liveCnnWorker,
+                      workerUrl: document.querySelector('meta[name="live-cnn-worker"]').content });
+
 let classes = [];
-let latestStats = null, statsDirty = false, latestSnapshot = null;
-let painting = null, paintFrom = 0, painted = 0, lastPainted = null;   // a snapshot painted over several frames
-let snapshotPending = false, lastSnapshotAsk = 0, lastCards = -Infinity, lastEvaluation = performance.now();
-let evaluationRunning = false;
-let lastNews = performance.now(), loadingStage = 'starting';
-let chartFrom = 0, chartSum = { loss: 0, total: 0, n: 0 };
-const rate = [];              // [time, examples] for examples per second over the last 2 s
+let visibility = null, drawing = false;   // set up once the panels are mounted (below)
+let lastNews = performance.now(), loadingStage = 'starting', lastStats = null;
 
 function setState(state) {
   if (root.dataset.state === 'error') return;      // an error stays on screen
   root.dataset.state = state;
-  $('state-label').textContent = state;
-  const live = state === 'training' || state === 'paused';
-  for (const name of ['pause', 'reset']) q(name).disabled = !live;
-  q('step').disabled = state !== 'paused';
-  q('pause').textContent = state === 'paused' ? 'Resume' : 'Pause';
+  for (const h of hooks) if (h.onState) h.onState(state);
 }
 
-function showError(message, detail = '') {
+function showError(text, detail = '') {
   setState('error');
   root.dataset.state = 'error';
-  $('state-label').textContent = 'error';
-  for (const name of ['pause', 'step', 'reset']) q(name).disabled = true;
+  for (const h of hooks) if (h.onState) h.onState('error');
   $('error').hidden = false;
-  $('error-message').textContent = message;
+  $('error-message').textContent = text;
   $('error-detail').textContent = detail;
 }
 
-// index.html started the worker (a page without that script gets one here).
-const { worker, early } = window.liveCnnWorker
-  || { worker: new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }), early: [] };
-let nextId = 1;
-const pending = new Map();
-/** Send a request to the worker; resolves with its answer or rejects with its error message. */
-function request(type, payload = {}) {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ type, id, ...payload });
-  });
+// What the URL asked for that could not be used: one line per key, visible until dismissed.
+function note(key, value, why) {
+  if (key in KEYS && KEYS[key].run && String(url[key]) === value) { url[key] = KEYS[key].default; writeState(url); }
+  const list = $('notes').querySelector('ul');
+  const item = document.createElement('li');
+  item.dataset.note = key;
+  const code = document.createElement('code');
+  code.textContent = `${key}=${value}`;
+  item.append('Ignored ', code, `: ${why}.`);
+  list.append(item);
+  $('notes').hidden = false;
+}
+$('notes').querySelector('[data-control="dismiss-notes"]').addEventListener('click', () => { $('notes').hidden = true; });
+for (const n of urlNotes) note(n.key, n.value, n.why);
+writeState(url);   // the address bar now holds what the page uses: unknown keys and bad values are gone
+
+function notice(text) {
+  $('notice').textContent = text;
+  $('notice').hidden = !text;
 }
 
-const controls = setupControls({
-  request,
-  onNet: showNet,
-  pageState: () => ({ charts: { loss: lossChart.toJSON(), accuracy: accChart.toJSON() } }),
-  restorePage: (page) => {
-    lossChart.load(page && page.charts && page.charts.loss);
-    accChart.load(page && page.charts && page.charts.accuracy);
+const ctx = {
+  url,
+  request: run.request,
+  classes: () => classes,
+  note,
+  setState,
+  /** Record a change the user made, so the address bar (and Share) keeps describing the page. */
+  setUrl(changes) { Object.assign(url, changes); writeState(url); },
+  /** Show the example the network view shows: {kind: 'training'|'test'|'custom', ...}. */
+  async focus(payload, label) {
+    const f = await run.request('focus', payload);
+    for (const h of hooks) if (h.onFocus) h.onFocus(f, label);
+    if (payload.kind !== 'custom') ctx.setUrl({ focus: payload.kind === 'test' ? { kind: 'test', index: payload.index } : null });
+    return f;
   },
-});
+  pick(index) {
+    ctx.focus({ kind: 'test', index }, null).then((f) => {
+      for (const h of hooks) if (h.onFocus) h.onFocus(f, `test image #${index} (class ${classes[f.label]})`);
+      const view = $('network');
+      if (view && !embed) view.scrollIntoView({ behavior: 'smooth' });
+    }).catch((err) => { const label = $('focus-label'); if (label) label.textContent = err.message; });
+  },
+  /** Ask the run for another network (spec, reset, dataset, load); -> its description or null. */
+  async changeNetwork(type, payload, messageNode = null) {
+    try {
+      const net = await run.request(type, payload);
+      if (messageNode) message(messageNode, '');
+      return net;
+    } catch (err) {
+      if (messageNode) message(messageNode, err.message);
+      else notice(err.message);
+      return null;
+    }
+  },
+  play() { if (visibility) visibility.start(); },
+  waitingReason: () => (visibility ? visibility.reason() : 'waiting'),
+};
 
-function showNet(net, presets, datasets) {
+const hooks = [];
+for (const name of chosen) hooks.push(PANEL_MODULES[name].mount(document.querySelector(`[data-panel="${name}"]`), ctx));
+const transportRoot = embed ? $('strip') : document.querySelector('[data-role="transport"]');
+if (transportRoot) hooks.push(transport.mount(transportRoot, ctx));
+if (embed) hooks.push(stripStats());
+
+// The strip's two numbers, and where it says whose run this is.
+function stripStats() {
+  const cell = (k) => $('strip').querySelector(`[data-strip="${k}"]`);
+  $('strip').querySelector('[data-role="full-page"]').href = location.pathname + queryOf({ ...url, embed: false });
+  return {
+    onStats(s) {
+      cell('examples').textContent = s.examples.toLocaleString('en-US');
+      cell('test-accuracy').textContent = s.test_accuracy === null ? '—' : `${(100 * s.test_accuracy).toFixed(1)}%`;
+    },
+  };
+}
+function runNote(text) {
+  const node = document.querySelector('[data-role="run-note"]');
+  if (node) node.textContent = text; else if (text) notice(text);
+}
+
+// The URL's focus: a test image can only be shown once its chunk has arrived.
+let focusWanted = url.focus && url.focus.kind === 'test' ? url.focus : null;
+function applyFocus(s) {
+  if (!focusWanted || !s) return;
+  if (focusWanted.index >= s.test_loaded && s.test_loaded < datasetTest) return;
+  const f = focusWanted;
+  focusWanted = null;
+  if (f.index >= datasetTest) { note('focus', `test:${f.index}`, `there are ${datasetTest.toLocaleString('en-US')} test images (0 to ${datasetTest - 1})`); return; }
+  ctx.pick(f.index);
+}
+let datasetTest = Infinity;
+
+function onNet(net, chartData, datasets, presets) {
   classes = net.classes;
-  setClassNames(classes);
-  views = buildLayers($('layers'), net.layers);
-  painting = lastPainted = null; paintFrom = 0; painted = 0;
-  controls.show(net, presets, datasets);
-  $('param-count').textContent = `${net.param_count.toLocaleString('en-US')} parameters`;
-  latestStats = null;
-  for (const cell of statCells) cell.textContent = '—';
-  datasetCounts = { train: net.train_count, test: net.test_count };
-  if (net.examples === 0) { lossChart.clear(); accChart.clear(); }
-  chartFrom = net.examples; rate.length = 0;
-  lastCards = -Infinity;
-  requestSnapshot(true);
+  datasetTest = net.test_count;
+  for (const h of hooks) if (h.onNet) h.onNet(net, chartData, datasets, presets);
 }
 
-const pct = (v) => (v === undefined || v === null ? '—' : (100 * v).toFixed(1));
-const formatters = {
-  examples: (s) => s.examples.toLocaleString('en-US'),
-  epochs: (s) => s.epochs.toFixed(2),
-  'examples-per-s': () => examplesPerSecond(),
-  'fwd-ms': (s) => s.fwd_ms.toFixed(3),
-  'bwd-ms': (s) => s.bwd_ms.toFixed(3),
-  loss: (s) => s.loss.toFixed(4),
-  'l2-loss': (s) => s.l2_loss.toFixed(4),
-  'train-accuracy': (s) => pct(s.train_accuracy),
-  'validation-accuracy': (s) => pct(s.validation_accuracy),
-  'test-accuracy': (s) => pct(s.test_accuracy),
-};
-const statCells = [...document.querySelectorAll('#stats [data-stat]')];
-
-function examplesPerSecond() {
-  if (rate.length < 2) return '—';
-  const [t0, e0] = rate[0], [t1, e1] = rate[rate.length - 1];
-  return t1 > t0 ? Math.round((1000 * (e1 - e0)) / (t1 - t0)).toLocaleString('en-US') : '—';
-}
-
-function drawStats() {
-  const s = latestStats;
-  for (const cell of statCells) cell.textContent = formatters[cell.dataset.stat](s);
-  const ds = datasetCounts;
-  $('data-note').textContent = s.train_loaded < ds.train || s.test_loaded < ds.test
-    ? `Loaded so far: ${s.train_loaded.toLocaleString('en-US')} of ${ds.train.toLocaleString('en-US')} training and `
-      + `${s.test_loaded.toLocaleString('en-US')} of ${ds.test.toLocaleString('en-US')} test images.`
-    : 'All images loaded. 1/12 of the training images are held out for validation.';
-}
-let datasetCounts = { train: 0, test: 0 };
-
-function onStats(s) {
-  latestStats = s; statsDirty = true;
-  const now = performance.now();
-  rate.push([now, s.examples]);
-  while (rate.length > 2 && now - rate[0][0] > 2000) rate.shift();
-  chartSum.loss += s.loss * s.trained; chartSum.total += (s.loss + s.l2_loss + s.l1_loss) * s.trained; chartSum.n += s.trained;
-  if (s.examples >= chartFrom + CHART_EVERY) {
-    lossChart.add(s.examples, { loss: chartSum.loss / chartSum.n, total: chartSum.total / chartSum.n });
-    const p = (v) => (v === undefined || v === null ? NaN : 100 * v);
-    accChart.add(s.examples, { train: p(s.train_accuracy), validation: p(s.validation_accuracy), test: p(s.test_accuracy) });
-    chartSum = { loss: 0, total: 0, n: 0 };
-    chartFrom = s.examples;
-  }
-}
-
-worker.onmessage = (e) => {
-  const msg = e.data;
+run.on('progress', (msg) => {
   lastNews = performance.now();
-  switch (msg.type) {
-    case 'progress':
-      loadingStage = msg.stage;
-      $('loading-stage').textContent = msg.stage[0].toUpperCase() + msg.stage.slice(1) + '…';
-      $('loading-bytes').textContent = `${(msg.bytes / 1e6).toFixed(1)} MB downloaded`;
-      $('loading-progress').value = Math.min(msg.bytes, $('loading-progress').max);
-      break;
-    case 'ready':
-      showNet(msg.net, msg.presets, msg.datasets);
-      break;
-    case 'state':
-      if (root.dataset.state !== msg.state) setState(msg.state);
-      break;
-    case 'stats':
-      onStats(msg.stats);
-      break;
-    case 'snapshot':
-      latestSnapshot = msg.snapshot; snapshotPending = false;
-      break;
-    case 'evaluation':
-      evaluationRunning = false;
-      if (msg.error) $('evaluation-note').textContent = msg.error;
-      else showEvaluation(msg.result);
-      break;
-    case 'reply': {
-      const p = pending.get(msg.id);
-      pending.delete(msg.id);
-      if (p) { if (msg.error !== undefined) p.reject(new Error(msg.error)); else p.resolve(msg.ok); }
-      break;
-    }
-    case 'error':
-      showError(msg.message, msg.detail);
-      break;
-    default:
-      break;
-  }
-};
-worker.onerror = (e) => { e.preventDefault(); showError(`the training worker failed to start: ${e.message || 'script error'}`); };
-worker.onmessageerror = () => showError('a message from the training worker could not be read');
-for (const e of early.splice(0)) worker[`on${e.type}`](e);
+  loadingStage = msg.stage;
+  $('loading-stage').textContent = msg.stage[0].toUpperCase() + msg.stage.slice(1) + '…';
+  $('loading-bytes').textContent = `${(msg.bytes / 1e6).toFixed(1)} MB downloaded`;
+  $('loading-progress').value = Math.min(msg.bytes, $('loading-progress').max);
+});
+run.on('ready', (msg) => {
+  lastNews = performance.now();
+  for (const n of msg.notes || []) note(n.key, n.value, n.why);
+  onNet(msg.net, msg.charts, msg.datasets, msg.presets);
+  if (msg.restored) {
+    const when = new Date(msg.restored.savedAt).toLocaleTimeString();
+    runNote(`continued the run saved at ${when} (${msg.restored.examples.toLocaleString('en-US')} examples)`);
+    offerFresh();
+  } else if (msg.pretrained) {
+    runNote(`started from the build's pretrained run: ${msg.pretrained.examples.toLocaleString('en-US')} examples, `
+      + `${(100 * msg.pretrained.test_accuracy).toFixed(2)}% on the whole test set`);
+  } else if (run.shared) runNote('shared run: every embed of it on this page shows this one run');
+  if (run.fallback) runNote(run.fallback);
+  if (lastStats) applyFocus(lastStats);
+});
+run.on('net', (msg) => onNet(msg.net, msg.charts));
+run.on('charts', (msg) => { for (const h of hooks) if (h.onCharts) h.onCharts(msg.charts); });
+run.on('state', (msg) => { if (root.dataset.state !== msg.state) setState(msg.state); });
+run.on('stats', (msg) => {
+  lastStats = msg.stats;
+  for (const h of hooks) if (h.onStats) h.onStats(msg.stats);
+  applyFocus(msg.stats);
+});
+run.on('snapshot', (msg) => { for (const h of hooks) if (h.onSnapshot) h.onSnapshot(msg.snapshot); });
+run.on('evaluation', (msg) => { for (const h of hooks) if (h.onEvaluation) h.onEvaluation(msg); });
+run.on('notice', (msg) => notice(msg.text));
+run.on('error', (msg) => showError(msg.message, msg.detail));
+run.replay();
 
-function requestSnapshot(force = false) {
-  if (snapshotPending && !force) return;
-  snapshotPending = true; lastSnapshotAsk = performance.now();
-  request('snapshot').catch(() => { snapshotPending = false; });
+function offerFresh() {
+  const node = document.querySelector('[data-role="run-note"]');
+  if (!node) return;
+  const b = document.createElement('button');
+  b.type = 'button'; b.className = 'small'; b.dataset.control = 'start-fresh'; b.textContent = 'Start fresh';
+  b.addEventListener('click', async () => { await ctx.changeNetwork('fresh', {}); runNote(''); });
+  node.append(' ', b);
 }
 
-// Layer views within a frame budget: first the rows still to build, then the newest snapshot, row
-// by row. A newer snapshot that arrives mid-way takes over from the same row and wraps round (so
-// no row starves when snapshots come faster than one can be painted whole); a round ends when
-// every row shows the same snapshot.
-function paintViews(end) {
-  const built = buildSome(BUILD_BUDGET_MS);
-  if (built === 'busy') return;
-  if (built === 'done') { painting = latestSnapshot || painting || lastPainted; latestSnapshot = null; painted = 0; }
-  if (latestSnapshot) { painting = latestSnapshot; latestSnapshot = null; painted = 0; }
-  const rows = rowCount(views);
-  while (painting && rows && performance.now() < end) {
-    const next = drawSnapshot(views, painting, paintFrom, end - performance.now(), SHOWN_PER_FRAME);
-    painted += next - paintFrom;
-    paintFrom = next % rows;
-    if (next < rows && painted < rows) break;   // stopped early: the frame's budget is spent
-    if (painted >= rows) {
-      showFocusPrediction(painting);
-      lastPainted = painting; painting = null; painted = 0;
-      document.dispatchEvent(new Event('views-painted'));   // every view shows one snapshot (for benchmarks)
-    }
-  }
+// The run's settings go first: the worker waits for them before it makes the network.
+const runValues = Object.fromEntries(Object.keys(KEYS).filter((k) => KEYS[k].run).map((k) => [k, url[k]]));
+run.request('configure', { values: runValues, autosave: embed ? `embed ${runKey(url)}` : null }).catch(() => {});
+
+// Training and drawing only while this page can be seen (a frame) and has been started.
+function active(on) {
+  run.request('active', { active: on }).catch(() => {});
+  if (on) draw();
 }
+function draw() { if (!drawing) { drawing = true; requestAnimationFrame(frame); } }
+if (framed) {
+  visibility = watchVisibility({ framed, autoplay: url.autoplay, onChange: (on) => {
+    active(on);
+    if (visibility && visibility.visible()) draw();
+    for (const h of hooks) if (h.onState) h.onState(root.dataset.state);
+  } });
+} else if (url.autoplay) {
+  active(true);
+  setInterval(() => active(true), 2000);   // the run counts a silent page as gone
+} else {
+  visibility = { started: false, start() { if (!this.started) { this.started = true; active(true); setInterval(() => active(true), 2000); } },
+                 reason: () => 'press Play to train' };
+}
+draw();
 
 function frame(now) {
   const state = root.dataset.state;
@@ -227,86 +236,45 @@ function frame(now) {
     showError(`loading stalled: nothing happened for ${STALL_MS / 1000} s while ${loadingStage}.`,
       'Check that the server is still running and reachable, then reload the page.');
   }
-  if (statsDirty && latestStats) { drawStats(); statsDirty = false; }
-  lossChart.draw(); accChart.draw();
-  paintViews(performance.now() + FRAME_BUDGET_MS);
-  if (state === 'training') {
-    if (now - lastSnapshotAsk >= SNAPSHOT_MS) requestSnapshot();
-    if (now - lastCards >= CARDS_MS && latestStats && latestStats.test_loaded) refreshCards(now);
-    if (now - lastEvaluation >= EVALUATE_MS && !evaluationRunning) evaluate();
-  }
+  for (const h of hooks) if (h.frame) h.frame(now, state);
+  // A frame that cannot be seen draws nothing: the loop stops until it is visible again.
+  if (visibility && visibility.visible && !visibility.visible() && state !== 'loading') { drawing = false; return; }
   requestAnimationFrame(frame);
 }
-requestAnimationFrame(frame);
 
-// Pause, step, and the test-set views.
-q('pause').addEventListener('click', () => {
-  const resume = root.dataset.state === 'paused';
-  request(resume ? 'resume' : 'pause');
-  setState(resume ? 'training' : 'paused');
-});
-q('step').addEventListener('click', () => request('step'));
-q('clear-charts').addEventListener('click', () => { lossChart.clear(); accChart.clear(); });
-buildNormalizationControl($('normalization'));
-$('normalization').addEventListener('change', () => requestSnapshot(true));
-
-async function refreshCards(now) {
-  lastCards = now;
-  try { renderCards($('cards'), await request('cards', { count: 12 }), classes, pick); } catch (err) { /* reported below */ }
+// Share: the link of what the page shows now, and an <iframe> for a slide.
+for (const button of document.querySelectorAll('[data-control="share"]')) {
+  button.addEventListener('click', () => {
+    const { link, iframe } = shareLinks(url);
+    const dialog = $('share');
+    dialog.querySelector('[data-role="share-link"]').value = link;
+    dialog.querySelector('[data-role="share-iframe"]').value = iframe;
+    message(dialog.querySelector('[data-message="share"]'), '');
+    dialog.showModal();
+  });
+}
+for (const [control, role] of [['copy-link', 'share-link'], ['copy-iframe', 'share-iframe']]) {
+  $('share').querySelector(`[data-control="${control}"]`).addEventListener('click', async () => {
+    const field = $('share').querySelector(`[data-role="${role}"]`);
+    const out = $('share').querySelector('[data-message="share"]');
+    field.select();
+    try {
+      await navigator.clipboard.writeText(field.value);
+      message(out, 'Copied.', false);
+    } catch (err) {
+      message(out, 'This page may not use the clipboard here: the text is selected, press Ctrl+C (⌘C) to copy it.');
+    }
+  });
 }
 
-function evaluate() {
-  evaluationRunning = true; lastEvaluation = performance.now();
-  $('evaluation-note').textContent = 'Scoring every loaded test image…';
-  request('evaluate').catch((err) => { evaluationRunning = false; $('evaluation-note').textContent = err.message; });
-}
-q('evaluate').addEventListener('click', evaluate);
-
-function showEvaluation(result) {
-  renderConfusion($('confusion'), result, showCell);
-  renderGallery($('mistakes'), result.mistakes, result.classes, pick);
-  $('evaluation-note').textContent = 'Recomputed every minute while training. Click a cell to list its images; '
-    + 'click any image to show it in the network view.';
+if (embed || framed) {
+  frameKeys({
+    pause: () => document.querySelector('[data-control="pause"]')?.click(),
+    step: () => run.request('step').catch(() => {}),
+    reset: () => document.querySelector('[data-control="reset"]')?.click(),
+  });
 }
 
-async function showCell(t, p) {
-  try {
-    const cell = await request('cell', { true: t, pred: p });
-    renderGallery($('cell-list'), cell.images, classes, pick,
-      `${cell.total} test images of class ${classes[t]} predicted as ${classes[p]}`
-      + (cell.total > cell.images.length ? ` (first ${cell.images.length} shown)` : ''));
-  } catch (err) {
-    $('cell-list').textContent = err.message;
-  }
-}
-
-// The example shown in the network view: the latest training one, a test image, or the user's.
-async function focus(payload, label) {
-  const f = await request('focus', payload);
-  $('focus-label').textContent = label || f.description;
-  q('follow-training').hidden = payload.kind === 'training';
-  return f;
-}
-function pick(index) {
-  focus({ kind: 'test', index }).then((f) => {
-    $('focus-label').textContent = `test image #${index} (class ${classes[f.label]})`;
-    document.getElementById('network').scrollIntoView({ behavior: 'smooth' });
-  }).catch((err) => { $('focus-label').textContent = err.message; });
-}
-q('follow-training').addEventListener('click', () => focus({ kind: 'training' }));
-
-function showFocusPrediction(snap) {
-  if (snap.source === 'your image' && snap.probs) renderBars($('custom-prediction'), Array.from(snap.probs), classes);
-}
-createDrawPad($('pad'), async (img) => {
-  try {
-    const f = await focus({ kind: 'custom', pixels: img.pixels, width: img.width, height: img.height }, 'your image');
-    drawDigit($('custom-preview'), f.image);
-    $('custom-message').textContent = '';
-  } catch (err) {
-    $('custom-message').textContent = err.message;
-  }
-}, (text) => { $('custom-message').textContent = text; });
-
+window.addEventListener('pagehide', () => run.request('bye').catch(() => {}));
 window.addEventListener('error', (e) => showError(`the page failed: ${e.message}`));
 window.addEventListener('unhandledrejection', (e) => showError(`the page failed: ${e.reason && e.reason.message || e.reason}`));

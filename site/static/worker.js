@@ -1,21 +1,31 @@
 // The training worker: loads Pyodide, NumPy, pycore and the data, then trains in slices of a few
-// milliseconds. Between slices it answers the page's requests and posts statistics and, when
-// asked, snapshots of every layer.
+// milliseconds. Between slices it answers the pages' requests and posts statistics and, when
+// asked, snapshots of every layer. It runs as a dedicated Worker for one page, or as a SharedWorker
+// that every embed of one run in a deck connects to: each connection is a port, and the run trains
+// while the user has not paused it and at least one port says its embed can be seen.
 const ROOT = new URL('../', import.meta.url);
 // Pyodide's module, in the site's versioned runtime folder (index.html names it: ?pyodide=...).
 const PYODIDE_MJS = new URL(new URL(import.meta.url).searchParams.get('pyodide') || 'missing', ROOT);
 const SLICE_MS = 25;          // training work per slice (pause and requests wait at most this long)
 const EVAL_SLICE_MS = 8;      // test-set evaluation work per slice, while one is running
+const SHARED = typeof SharedWorkerGlobalScope !== 'undefined' && self instanceof SharedWorkerGlobalScope;
+const ALIVE_MS = 6000;        // a port that has not said it is visible for this long counts as hidden
+const AUTOSAVE_MS = 5000;     // while training, save the run this often (when the page asked for it)
 
 let stage = 'starting';
 let bytesLoaded = 0;
-let paused = false;
+let paused = false;           // by the user, for every port
 let stepRequested = false;
-let wantSnapshot = false;
 let evaluating = false;
 let wakeUp = null;            // resolves the wait while paused or while no data has arrived
 let lastState = null;
 let pyodide, bridge, session, manifest;
+let announced = null;         // the 'ready' message, for ports that connect later
+let fatal = null;             // the error message, for ports that connect later
+let config = null, resolveConfig;
+const configured = new Promise((resolve) => { resolveConfig = resolve; });
+const ports = new Map();      // port -> {active, seen, wantSnapshot, focus}
+let focusKey = 'training';    // the focus the session has now
 
 function transferables(value, out = []) {
   if (ArrayBuffer.isView(value)) out.push(value.buffer);
@@ -23,13 +33,27 @@ function transferables(value, out = []) {
   else if (value && typeof value === 'object') Object.values(value).forEach((v) => transferables(v, out));
   return out;
 }
-function post(msg) { self.postMessage(msg, transferables(msg)); }
+/** To one port; typed arrays are transferred, so a message can only go to one port. */
+function send(port, msg) { port.postMessage(msg, transferables(msg)); }
+/** To every port (typed arrays copied for all but the last). */
+function post(msg) {
+  const all = [...ports.keys()];
+  all.forEach((port, i) => (i === all.length - 1 ? send(port, msg) : port.postMessage(msg)));
+}
+function trainingWanted() {
+  const now = Date.now();
+  for (const p of ports.values()) if (p.active && now - p.seen < ALIVE_MS) return true;
+  return false;
+}
 function setState(state) { if (state !== lastState) { lastState = state; post({ type: 'state', state }); } }
 function progress(newStage) {
   if (newStage) stage = newStage;
   post({ type: 'progress', stage, bytes: bytesLoaded });
 }
-function fail(message, detail = '') { post({ type: 'error', message, detail: String(detail || '') }); }
+function fail(message, detail = '') {
+  fatal = { type: 'error', message, detail: String(detail || '') };
+  post(fatal);
+}
 function wake() { if (wakeUp) wakeUp(); }
 
 // Every fetch (Pyodide's own included) goes through here: it counts bytes for the progress line
@@ -89,6 +113,8 @@ async function fetchBytes(path) {
   return bytes;
 }
 
+import { forgetRun, loadRun, saveRun } from './runstore.js';
+
 // Session methods return {ok} or {error} (a PycoreError message for bad user input).
 function call(method, ...args) { return bridge.call(session, method, ...args); }
 
@@ -97,8 +123,8 @@ async function start() {
   const zipBytes = fetchBytes('py/pycore.zip');
   const bytecode = fetchBytes('py/numpy-bytecode.zip');
   const manifestReady = fetchBytes('data/manifest.json').then((b) => JSON.parse(new TextDecoder().decode(b)));
-  const firstChunks = manifestReady.then((m) => {
-    const d = m.datasets.mnist;
+  const firstChunks = Promise.all([manifestReady, configured]).then(([m]) => {
+    const d = m.datasets[firstDataset(m)];
     return [['train', d.train[0], fetchBytes(d.train[0].file)], ['test', d.test[0], fetchBytes(d.test[0].file)]];
   });
   for (const p of [zipBytes, bytecode, manifestReady, firstChunks]) p.catch(() => {});   // reported where awaited
@@ -121,21 +147,76 @@ async function start() {
   bridge = pyodide.pyimport('bridge');
   progress('reading the data manifest');
   manifest = await manifestReady;
+  await configured;
+  const notes = await openSession();
+  const first = call('dataset_name').ok;
+  announce(notes);
+  progress('downloading the first training images');
+  loadData(first, first === firstDataset(manifest) ? await firstChunks : []);
+  await trainLoop();
+}
+
+function firstDataset(m) {
+  return config.values.dataset in m.datasets ? config.values.dataset : Object.keys(m.datasets)[0];
+}
+
+function datasetMeta() {
   const meta = {};
   for (const [name, d] of Object.entries(manifest.datasets)) {
     meta[name] = { title: d.title, classes: d.classes, train_count: d.train_count, test_count: d.test_count };
   }
-  session = bridge.Session(pyodide.toPy(meta));
-  announce('ready');
-  progress('downloading the first training images');
-  loadData('mnist', await firstChunks);
-  await trainLoop();
+  return meta;
 }
 
-function announce(type, extra = {}) {
-  const net = call('describe').ok;
+// The run the page asked for: from its URL state, then (start=pretrained) the build's trained run,
+// then (an embed) the run it had when its frame was last destroyed. -> notes about what was not used.
+async function openSession() {
+  const v = config.values;
+  fromPretrained = null;
+  const settings = Object.fromEntries(['preset', 'spec', 'dataset', 'seed', 'method', 'learning_rate', 'momentum',
+    'batch_size', 'l1_decay', 'l2_decay'].map((k) => [k, v[k]]).filter(([, x]) => x !== null && x !== undefined));
+  session = bridge.open_session(pyodide.toPy(datasetMeta()), pyodide.toPy(settings));
+  const notes = call('take_notes').ok;
+  const pretrained = manifest.pretrained && manifest.pretrained[call('dataset_name').ok];
+  if (v.start === 'pretrained') {
+    if (!pretrained) notes.push({ key: 'start', value: 'pretrained', why: `this build has no pretrained run for ${call('dataset_name').ok}` });
+    else if (v.spec || (v.preset && v.preset !== pretrained.spec_preset)) {
+      notes.push({ key: 'start', value: 'pretrained', why: `the pretrained run is of the ${pretrained.spec_preset} preset, not this network` });
+    } else {
+      progress('downloading the pretrained run');
+      const r = call('load', new TextDecoder().decode(await fetchBytes(pretrained.file)));
+      if (r.error) notes.push({ key: 'start', value: 'pretrained', why: r.error });
+      else {
+        fromPretrained = { examples: pretrained.examples, test_accuracy: pretrained.test_accuracy };
+        const options = Object.fromEntries(['method', 'learning_rate', 'momentum', 'batch_size', 'l1_decay', 'l2_decay']
+          .filter((k) => v[k] !== null && v[k] !== undefined).map((k) => [k, v[k]]));
+        if (Object.keys(options).length) call('set_options', pyodide.toPy(options));
+      }
+    }
+  }
+  restored = null;
+  if (config.autosave) {
+    try {
+      const saved = await loadRun(config.autosave);
+      if (saved) {
+        const r = call('load', saved.text);
+        if (r.ok) restored = { examples: r.ok.examples, savedAt: saved.savedAt };
+        else notes.push({ key: 'autosave', value: new Date(saved.savedAt).toISOString(), why: `the saved run could not be loaded: ${r.error}` });
+      }
+    } catch (err) {
+      notes.push({ key: 'autosave', value: 'IndexedDB', why: `the browser refused to read saved runs (${err.message}); starting afresh` });
+    }
+  }
+  return notes;
+}
+
+let restored = null;          // {examples, savedAt} when the run continued from an autosave
+let fromPretrained = null;    // {examples, test_accuracy} when it started from the build's trained run
+function announce(notes = []) {
   const datasets = Object.fromEntries(Object.entries(manifest.datasets).map(([k, d]) => [k, d.title]));
-  post({ type, net, presets: bridge.export(bridge.PRESETS), datasets, ...extra });
+  announced = { type: 'ready', net: call('describe').ok, charts: call('charts').ok, presets: bridge.export(bridge.PRESETS),
+                datasets, shared: SHARED, restored, pretrained: fromPretrained };
+  post({ ...announced, notes });
 }
 
 const loading = new Set();
@@ -165,16 +246,62 @@ const channel = new MessageChannel();
 let resumeSlice = null;
 channel.port1.onmessage = () => resumeSlice();
 const nextTask = () => new Promise((resolve) => { resumeSlice = resolve; channel.port2.postMessage(0); });
-const waitForWake = () => new Promise((resolve) => { wakeUp = () => { wakeUp = null; resolve(); }; });
+// While waiting, a timer also wakes the loop: a port that goes silent (its frame destroyed) must
+// stop counting as visible. The wait costs no CPU in between.
+const waitForWake = () => new Promise((resolve) => {
+  const timer = setTimeout(() => wakeUp && wakeUp(), ALIVE_MS);
+  wakeUp = () => { wakeUp = null; clearTimeout(timer); resolve(); };
+});
+
+const focusOf = (f) => (!f || f.kind === 'training' ? 'training' : f.kind === 'test' ? `test:${f.index}` : `custom:${f.serial}`);
+function setFocus(f) {
+  const key = focusOf(f);
+  if (key === focusKey) return { ok: null };
+  const r = f && f.kind !== 'training'
+    ? call('set_focus', f.kind, f.index ?? null, f.pixels ?? null, f.width ?? null, f.height ?? null)
+    : call('set_focus', 'training');
+  if (r.ok) focusKey = key;
+  return r;
+}
+
+// Every port that asked for a snapshot gets one of its own focus; `free` is the one the training
+// slice made of the latest training example.
+function serveSnapshots(free = null) {
+  for (const [port, p] of ports) {
+    if (!p.wantSnapshot) continue;
+    if (focusOf(p.focus) === 'training' && free) { p.wantSnapshot = false; send(port, { type: 'snapshot', snapshot: free }); free = null; continue; }
+    if (setFocus(p.focus).error) { p.focus = null; setFocus(null); }
+    const snap = call('snapshot').ok;
+    if (snap) { p.wantSnapshot = false; send(port, { type: 'snapshot', snapshot: snap }); }
+  }
+}
 
 function trainSlice(budget) {
-  const r = call('train_for', budget, wantSnapshot);   // plain JS values: no proxies to free
+  // The slice's own snapshot is of the latest training example: ask for it when a port wants that.
+  const wantFree = focusKey === 'training' && [...ports.values()].some((p) => p.wantSnapshot && focusOf(p.focus) === 'training');
+  const r = call('train_for', budget, wantFree);   // plain JS values: no proxies to free
   if (r.error) throw new Error(r.error);
   const result = r.ok;
   if (result === undefined) return false;
   post({ type: 'stats', stats: result.stats });
-  if (result.snapshot) { wantSnapshot = false; post({ type: 'snapshot', snapshot: result.snapshot }); }
+  serveSnapshots(result.snapshot || null);
   return true;
+}
+
+let lastSave = 0, savedExamples = -1, saving = false;
+async function autosave(force = false) {
+  if (!config.autosave || saving || !session) return;
+  const examples = call('examples').ok;
+  if (examples === savedExamples || (!force && Date.now() - lastSave < AUTOSAVE_MS)) return;
+  saving = true; lastSave = Date.now();
+  try {
+    await saveRun(config.autosave, call('save', null).ok, { examples });
+    savedExamples = examples;
+  } catch (err) {
+    post({ type: 'notice', text: `The run could not be saved in this browser (${err.message}); training goes on.` });
+  } finally {
+    saving = false;
+  }
 }
 
 async function trainLoop() {
@@ -185,8 +312,11 @@ async function trainLoop() {
       if (r.error) { evaluating = false; post({ type: 'evaluation', error: r.error }); }
       else if (r.ok) { evaluating = false; post({ type: 'evaluation', result: r.ok }); }
     }
-    if (paused && !stepRequested) {
-      setState('paused');
+    const wanted = trainingWanted();
+    if ((paused || !wanted) && !stepRequested) {
+      setState(paused ? 'paused' : 'waiting');
+      serveSnapshots();
+      autosave(true);
       if (!evaluating) await waitForWake(); else await nextTask();
       continue;
     }
@@ -194,60 +324,102 @@ async function trainLoop() {
     const trained = trainSlice(stepRequested ? 0 : SLICE_MS);
     stepRequested = false;
     if (!trained) { await waitForWake(); continue; }
-    if (!paused) setState('training');
+    if (!paused && wanted) setState('training');
+    autosave();
     await nextTask();
   }
 }
 
-// Requests from the page: {type, id, ...}; answered with {type: 'reply', id, ok} or {..., error}.
+// Requests from a page: {type, id, ...}; answered with {type: 'reply', id, ok} or {..., error}.
 const handlers = {
-  pause() { paused = true; return true; },
-  resume() { paused = false; wake(); return true; },
-  step() { stepRequested = true; wantSnapshot = true; wake(); return true; },
-  snapshot() {
-    if (!paused) { wantSnapshot = true; return true; }
-    const snap = call('snapshot').ok;                      // paused: nothing else will take one
-    if (snap) post({ type: 'snapshot', snapshot: snap });
-    return true;
+  configure(msg, p) {
+    if (!config) { config = { values: msg.values, autosave: msg.autosave || null }; resolveConfig(); }
+    return { shared: ports.size > 1 || !!announced };
   },
+  active(msg, p) { p.active = !!msg.active; p.seen = Date.now(); wake(); return true; },
+  bye(msg, p) { p.active = false; wake(); return true; },
+  pause() { paused = true; wake(); return true; },
+  resume() { paused = false; wake(); return true; },
+  step(msg, p) { stepRequested = true; p.wantSnapshot = true; wake(); return true; },
+  snapshot(msg, p) { p.wantSnapshot = true; if (paused || !trainingWanted()) serveSnapshots(); return true; },
   options(msg) { return call('set_options', pyodide.toPy(msg.options)); },
   spec(msg) { return renet(call('change_spec', msg.text)); },
   reset() { return renet(call('reset')); },
+  async fresh() {
+    if (config.autosave) await forgetRun(config.autosave).catch(() => {});
+    const notes = await openSession();
+    restored = null;
+    renet({ ok: call('describe').ok });
+    return { ok: notes };
+  },
   dataset(msg) { const r = renet(call('switch_dataset', msg.name)); if (r.ok) loadData(msg.name); return r; },
-  focus(msg) {
-    const r = call('set_focus', msg.kind, msg.index ?? null, msg.pixels ?? null, msg.width ?? null, msg.height ?? null);
-    if (r.ok) handlers.snapshot();
+  focus(msg, p) {
+    const f = msg.kind === 'training' ? null : { kind: msg.kind, index: msg.index ?? null, pixels: msg.pixels ?? null,
+      width: msg.width ?? null, height: msg.height ?? null, serial: (p.serial = (p.serial || 0) + 1) };
+    focusKey = null;                                        // set_focus runs now, so its errors reach this page
+    const r = f ? call('set_focus', f.kind, f.index, f.pixels, f.width, f.height) : call('set_focus', 'training');
+    if (r.ok) { p.focus = f; focusKey = focusOf(f); p.wantSnapshot = true; if (paused || !trainingWanted()) serveSnapshots(); }
+    else setFocus(p.focus);
     return r;
   },
   cards(msg) { return call('cards', msg.count || 12); },
-  evaluate() { const r = call('start_evaluation'); evaluating = !r.error; wake(); return r; },
+  evaluate() {
+    if (evaluating) return { ok: null };                  // one is running: its result reaches every page
+    const r = call('start_evaluation'); evaluating = !r.error; wake(); return r;
+  },
   cell(msg) { return call('cell', msg.true, msg.pred); },
-  save(msg) { return call('save', pyodide.toPy(msg.page ?? null)); },
-  load(msg) { const r = renet(call('load', msg.text)); return r; },
+  clear_charts() { const r = call('clear_charts'); post({ type: 'charts', charts: call('charts').ok }); return r; },
+  save() { return call('save', null); },
+  load(msg) { return renet(call('load', msg.text)); },
 };
 
+// A new network (or a loaded run): every page rebuilds its views.
 function renet(r) {
-  if (r.ok) { wantSnapshot = true; evaluating = false; wake(); }
+  if (r.ok) {
+    evaluating = false; focusKey = null;
+    for (const p of ports.values()) { p.wantSnapshot = true; p.focus = null; }
+    setFocus(null);
+    post({ type: 'net', net: r.ok, charts: call('charts').ok });
+    wake();
+  }
   return r;
 }
 
-self.onmessage = (e) => {
-  const msg = e.data;
+async function onMessage(port, msg) {
+  const p = ports.get(port);
   const handler = handlers[msg.type];
-  if (!handler) return;
-  if (!session && msg.type !== 'pause' && msg.type !== 'resume') {
-    post({ type: 'reply', id: msg.id, error: 'still loading' });
+  if (!handler || !p) return;
+  const early = ['configure', 'active', 'bye', 'pause', 'resume'];
+  if (!session && !early.includes(msg.type)) {
+    send(port, { type: 'reply', id: msg.id, error: 'still loading' });
     return;
   }
   try {
-    const r = handler(msg);
-    post({ type: 'reply', id: msg.id, ...(r && (r.ok !== undefined || r.error !== undefined) ? r : { ok: r }) });
+    const r = await handler(msg, p, port);
+    if (ports.has(port)) send(port, { type: 'reply', id: msg.id, ...(r && (r.ok !== undefined || r.error !== undefined) ? r : { ok: r }) });
   } catch (err) {
     const last = String(err && err.message || err).trim().split('\n').pop();
-    post({ type: 'reply', id: msg.id, error: last });
+    send(port, { type: 'reply', id: msg.id, error: last });
     fail(`the worker failed handling "${msg.type}": ${last}`, err && err.stack);
   }
-};
+}
+
+function connect(port) {
+  ports.set(port, { active: false, seen: 0, wantSnapshot: false, focus: null });
+  port.onmessage = (e) => onMessage(port, e.data);
+  // A page that connects to a run already under way gets where it is at once.
+  if (fatal) send(port, fatal);
+  else if (announced) {
+    send(port, { ...announced, net: call('describe').ok, charts: call('charts').ok, notes: [] });
+    send(port, { type: 'state', state: lastState || 'waiting' });
+  } else send(port, { type: 'progress', stage, bytes: bytesLoaded });
+}
+
+if (SHARED) {
+  self.onconnect = (e) => connect(e.ports[0]);
+} else {
+  connect(self);
+}
 
 start().catch((e) => {
   const text = String(e && e.message || e);

@@ -1,0 +1,28 @@
+// The loss and accuracy charts. Their points come from the run (it keeps the history, so every
+// embed of a run and every reload shows the whole of it).
+import { Chart } from '../chart.js';
+
+export function mount(root, ctx) {
+  const loss = new Chart(root.querySelector('[data-chart="loss"]'), { yLabel: 'loss', series: [
+    { key: 'loss', label: 'classification loss', color: '#1f6feb' },
+    { key: 'total', label: 'total (with weight decay)', color: '#bf8700' }] });
+  const accuracy = new Chart(root.querySelector('[data-chart="accuracy"]'), { yLabel: 'accuracy %', yRange: [0, 100],
+    format: (v) => v.toFixed(0), series: [{ key: 'train', label: 'training', color: '#1f6feb' },
+      { key: 'validation', label: 'validation', color: '#2da44e' }, { key: 'test', label: 'test', color: '#cf222e' }] });
+  const nan = (v) => (v === null || v === undefined ? NaN : v);
+  function load(charts) {
+    loss.load(charts && charts.loss);
+    accuracy.load((charts && charts.accuracy || []).map(([x, v]) => [x, Object.fromEntries(Object.entries(v).map(([k, y]) => [k, nan(y)]))]));
+  }
+  root.querySelector('[data-control="clear-charts"]').addEventListener('click', () => ctx.request('clear_charts').catch(() => {}));
+  return {
+    onNet(net, charts) { load(charts); },
+    onCharts(charts) { load(charts); },
+    onStats(s) {
+      if (!s.chart) return;
+      loss.add(...s.chart.loss);
+      accuracy.add(s.chart.accuracy[0], Object.fromEntries(Object.entries(s.chart.accuracy[1]).map(([k, y]) => [k, nan(y)])));
+    },
+    frame() { loss.draw(); accuracy.draw(); },
+  };
+}

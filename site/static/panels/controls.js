@@ -1,0 +1,48 @@
+// The trainer panel: method and hyper-parameters (applied live), and the dataset.
+import { message } from './message.js';
+
+export function mount(root, ctx) {
+  const form = root.querySelector('form');
+  const note = root.querySelector('[data-message="options"]');
+  const dataset = root.querySelector('[data-control="dataset"]');
+  let options = {};
+
+  function showOptions(o) {
+    options = o;
+    for (const input of form.elements) if (input.name in o) input.value = o[input.name];
+  }
+
+  form.addEventListener('change', async (e) => {
+    const input = e.target;
+    const value = input.name === 'method' ? input.value : Number(input.value);
+    if (input.value === '' || (input.name !== 'method' && !Number.isFinite(value))) {
+      message(note, `${input.name.replace('_', ' ')} must be a number`);
+      showOptions(options);
+      return;
+    }
+    try {
+      showOptions(await ctx.request('options', { options: { [input.name]: value } }));
+      ctx.setUrl({ [input.name]: value });
+      message(note, `${input.name.replace('_', ' ')} set to ${value}; training goes on.`, false);
+    } catch (err) {
+      message(note, err.message);
+      showOptions(options);
+    }
+  });
+  form.addEventListener('submit', (e) => e.preventDefault());
+  dataset.addEventListener('change', async () => {
+    const net = await ctx.changeNetwork('dataset', { name: dataset.value }, note);
+    if (net) ctx.setUrl({ dataset: dataset.value });
+  });
+
+  return {
+    onNet(net, charts, datasets) {
+      showOptions(net.options);
+      if (datasets) {
+        dataset.replaceChildren(...Object.entries(datasets).map(([k, title]) => new Option(title, k)));
+        root.querySelector('[data-role="dataset-row"]').hidden = Object.keys(datasets).length < 2;
+      }
+      dataset.value = net.dataset;
+    },
+  };
+}

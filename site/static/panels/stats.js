@@ -1,0 +1,50 @@
+// The statistics panel: examples, speed, losses and moving accuracies, and what data has arrived.
+const pct = (v) => (v === undefined || v === null ? '—' : (100 * v).toFixed(1));
+
+export function mount(root) {
+  const cells = [...root.querySelectorAll('[data-stat]')];
+  const note = root.querySelector('[data-role="data-note"]');
+  const rate = [];              // [time, examples] for examples per second over the last 2 s
+  let latest = null, dirty = false, counts = { train: 0, test: 0 };
+  function examplesPerSecond() {
+    if (rate.length < 2) return '—';
+    const [t0, e0] = rate[0], [t1, e1] = rate[rate.length - 1];
+    return t1 > t0 ? Math.round((1000 * (e1 - e0)) / (t1 - t0)).toLocaleString('en-US') : '—';
+  }
+  const formatters = {
+    examples: (s) => s.examples.toLocaleString('en-US'),
+    epochs: (s) => s.epochs.toFixed(2),
+    'examples-per-s': () => examplesPerSecond(),
+    'fwd-ms': (s) => s.fwd_ms.toFixed(3),
+    'bwd-ms': (s) => s.bwd_ms.toFixed(3),
+    loss: (s) => s.loss.toFixed(4),
+    'l2-loss': (s) => s.l2_loss.toFixed(4),
+    'train-accuracy': (s) => pct(s.train_accuracy),
+    'validation-accuracy': (s) => pct(s.validation_accuracy),
+    'test-accuracy': (s) => pct(s.test_accuracy),
+  };
+  return {
+    onNet(net) {
+      latest = null; rate.length = 0;
+      counts = { train: net.train_count, test: net.test_count };
+      for (const cell of cells) cell.textContent = '—';
+    },
+    onStats(s) {
+      latest = s; dirty = true;
+      const now = performance.now();
+      rate.push([now, s.examples]);
+      while (rate.length > 2 && now - rate[0][0] > 2000) rate.shift();
+    },
+    onState(state) { if (state !== 'training') rate.length = 0; },
+    frame() {
+      if (!dirty || !latest) return;
+      dirty = false;
+      for (const cell of cells) cell.textContent = formatters[cell.dataset.stat](latest);
+      if (!note) return;
+      const s = latest, n = (v) => v.toLocaleString('en-US');
+      note.textContent = s.train_loaded < counts.train || s.test_loaded < counts.test
+        ? `Loaded so far: ${n(s.train_loaded)} of ${n(counts.train)} training and ${n(s.test_loaded)} of ${n(counts.test)} test images.`
+        : 'All images loaded. 1/12 of the training images are held out for validation.';
+    },
+  };
+}

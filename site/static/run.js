@@ -1,0 +1,71 @@
+// The page's connection to its training run: a dedicated worker for a page of its own, or, for an
+// embed, a SharedWorker named after the run's settings, so that every embed of one run in a deck
+// talks to one Pyodide. request(type, payload) asks the run; on(type, fn) hears what it reports.
+
+/** -> {request, on, shared: bool, fallback: string or ''}. `early` holds the dedicated worker
+ * index.html started before this module loaded (or null). */
+export function connect({ embed, runName, early, workerUrl }) {
+  let port, shared = false, fallback = '';
+  if (embed && typeof SharedWorker === 'function') {
+    try {
+      const w = new SharedWorker(workerUrl, { type: 'module', name: runName });
+      port = w.port;
+      shared = true;
+      w.onerror = (e) => emit({ type: 'error', message: `the shared training worker failed to start: ${e.message || 'script error'}` });
+    } catch (err) {
+      fallback = `this browser could not share one run between embeds (${err.message}), so this embed trains its own`;
+    }
+  } else if (embed) {
+    fallback = 'this browser has no SharedWorker, so each embed of this deck trains its own run';
+  }
+  let queued = [];
+  if (!port) {
+    const started = early || { worker: new Worker(workerUrl, { type: 'module' }), early: [] };
+    port = started.worker;
+    queued = started.early;
+    port.onerror = (e) => {
+      e.preventDefault();
+      emit({ type: 'error', message: `the training worker failed to start: ${e.message || 'script error'}` });
+    };
+  }
+  const listeners = new Map();
+  function emit(msg) { for (const fn of listeners.get(msg.type) || []) fn(msg); }
+  let nextId = 1;
+  const pending = new Map();
+  port.onmessage = (e) => {
+    const msg = e.data;
+    if (msg.type === 'reply') {
+      const p = pending.get(msg.id);
+      pending.delete(msg.id);
+      if (p) { if (msg.error !== undefined) p.reject(new Error(msg.error)); else p.resolve(msg.ok); }
+      return;
+    }
+    emit(msg);
+  };
+  port.onmessageerror = () => emit({ type: 'error', message: 'a message from the training worker could not be read' });
+  return {
+    shared,
+    fallback,
+    /** Send a request to the run; resolves with its answer or rejects with its error message. */
+    request(type, payload = {}) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        port.postMessage({ type, id, ...payload });
+      });
+    },
+    /** Call fn(msg) for every message of this type; call replay() once every listener is in. */
+    on(type, fn) {
+      if (!listeners.has(type)) listeners.set(type, []);
+      listeners.get(type).push(fn);
+    },
+    /** Deliver what the early worker said before the page's listeners existed. */
+    replay() {
+      for (const e of queued.splice(0)) {
+        if (e.type === 'message') port.onmessage(e);
+        else if (e.type === 'error') port.onerror(e);
+        else port.onmessageerror(e);
+      }
+    },
+  };
+}

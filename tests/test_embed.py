@@ -1,0 +1,309 @@
+"""End-to-end: the page in a link and on a slide. URL state (every key set, shown and written back;
+bad values noted), embed mode at slide-tool sizes, and the vendored reveal.js deck: training only
+while an embed can be seen, one run shared by every embed, keys, the speaker view, and a run that
+survives its frame."""
+import json
+import os
+import time
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from pagekit import BOOT_S, Watched, start_server, wait_until
+
+pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
+
+SIZES = [(960, 700), (1050, 700), (1280, 720), (800, 600)]
+
+
+@pytest.fixture(scope='module')
+def base(site):
+    server, url = start_server(site)
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def open_page(browser, base):
+    pages = []
+
+    def go(path, width=1280, height=800, init=None):
+        w = Watched(browser, base)
+        w.page.set_viewport_size({'width': width, 'height': height})
+        if init:
+            w.page.add_init_script(init)
+        pages.append(w)
+        w.page.goto(base + path)
+        return w
+    yield go
+    for w in pages:
+        assert w.errors == [], w.errors
+        assert w.foreign == [], w.foreign
+        w.close()
+
+
+def query(w):
+    """The page's query string as it is now (Playwright's page.url can miss a replaceState)."""
+    return dict(parse_qsl(urlsplit(w.page.evaluate('location.href')).query))
+
+
+def notes(w):
+    return w.page.evaluate("() => Object.fromEntries([...document.querySelectorAll('#notes li')].map((li) => [li.dataset.note, li.textContent]))")
+
+
+def state_of(frame):
+    return frame.evaluate('document.documentElement.dataset.state')
+
+
+def test_every_key_is_shown_and_written_back(open_page, site):
+    fashion = 'fashion-mnist' in json.loads((site / 'data' / 'manifest.json').read_text())['datasets']
+    keys = {'preset': 'mlp', 'seed': '3', 'method': 'adam', 'learning_rate': '0.002', 'momentum': '0.8',
+            'batch_size': '32', 'l1_decay': '0.0001', 'l2_decay': '0.0005', 'focus': 'test:123', 'refresh': '2'}
+    if fashion:
+        keys['dataset'] = 'fashion-mnist'
+    # The query string for some keys and the hash for others, as tools generate both.
+    w = open_page('?' + '&'.join(f'{k}={v}' for k, v in list(keys.items())[:5]) + '#'
+                  + '&'.join(f'{k}={v}' for k, v in list(keys.items())[5:]))
+    w.wait_state('training', BOOT_S)
+    page = w.page
+    assert notes(w) == {}
+    assert '68,810 parameters, seed 3' in page.text_content('#param-count')
+    assert json.loads(page.input_value('[data-control="spec"]'))[1] == {'type': 'fc', 'num_neurons': 100, 'activation': 'relu'}
+    assert page.input_value('[data-control="method"]') == 'adam'
+    for k in ('learning_rate', 'momentum', 'batch_size', 'l1_decay', 'l2_decay'):
+        assert float(page.input_value(f'[data-control="{k}"]')) == float(keys[k]), k
+    if fashion:
+        assert page.input_value('[data-control="dataset"]') == 'fashion-mnist'
+    wait_until(lambda: page.text_content('#focus-label').startswith('test image #123'), 20, 'the focused test image')
+    assert page.text_content('[data-role="refresh-note"]') == 'views repaint every 2 s'
+    assert query(w) == keys and urlsplit(page.evaluate('location.href')).fragment == ''       # written back, into the query string
+    # A change made on the page is written back without a new history entry.
+    length = page.evaluate('history.length')
+    page.fill('[data-control="learning_rate"]', '0.005')
+    page.press('[data-control="learning_rate"]', 'Tab')
+    wait_until(lambda: query(w).get('learning_rate') == '0.005', 10, 'the new rate in the address bar')
+    assert page.evaluate('history.length') == length
+    page.click('[data-control="share"]')
+    link = page.input_value('[data-role="share-link"]')
+    assert dict(parse_qsl(urlsplit(link).query)) == query(w)
+    snippet = page.input_value('[data-role="share-iframe"]')
+    assert snippet.startswith('<iframe src="http') and 'embed=1' in snippet and 'learning_rate=0.005' in snippet
+
+
+BAD = {
+    'preset': 'nope', 'dataset': 'cifar', 'seed': '-1', 'method': 'rmsprop', 'learning_rate': 'abc',
+    'momentum': '2', 'batch_size': '5000', 'l1_decay': '-1', 'l2_decay': 'x', 'embed': '2',
+    'layers': 'conv1;drop', 'show': 'nothing', 'focus': 'train:1', 'autoplay': 'yes', 'refresh': 'fast',
+    'start': 'later', 'zap': '1',
+    # Valid JSON that pycore rejects, exactly as the editor would.
+    'spec': '[{"type":"input","out_sx":24,"out_sy":24,"out_depth":1},{"type":"conv","sx":30,"filters":2},'
+            '{"type":"softmax","num_classes":10}]',
+}
+
+
+def test_bad_values_are_noted_and_the_defaults_run(open_page):
+    from urllib.parse import urlencode
+    w = open_page('?' + urlencode({**BAD, 'panels': 'charts,stats,bogus'}))
+    w.wait_state('training', BOOT_S)
+    found = wait_until(lambda: len(n := notes(w)) > len(BAD) and n, 10, 'a note per bad key')
+    assert set(found) == set(BAD) | {'panels'}
+    for key, value in BAD.items():
+        assert f'{key}={value[:77]}' in found[key], found[key]
+    assert 'does not fit' in found['spec'] and 'no such preset' in found['preset'] and 'at most 1000' in found['batch_size']
+    assert 'bogus' in found['panels']
+    # The defaults run: the default net and trainer, every panel the URL named correctly, and the
+    # address bar keeps only what the page uses.
+    assert w.page.evaluate("[...document.querySelectorAll('[data-panel]')].map((p) => p.dataset.panel)") == ['stats', 'charts']
+    wait_until(lambda: (w.number('examples') or 0) > 200, 20, 'training')
+    assert query(w) == {'panels': 'charts,stats'}
+
+
+def test_embed_fills_each_slide_size_with_the_chosen_panels(open_page, tmp_path):
+    w = open_page('?embed=1&panels=charts,network&layers=conv1,pool1&show=activations,weights', *SIZES[0])
+    w.wait_state('training', BOOT_S)
+    page = w.page
+    assert page.locator('header, footer').count() == 0
+    assert page.evaluate("[...document.querySelectorAll('[data-panel]')].map((p) => p.dataset.panel)") == ['charts', 'network']
+    wait_until(lambda: page.evaluate("[...document.querySelectorAll('.layer')].map((l) => l.dataset.type + ':' + "
+                                     "[...l.querySelectorAll('.row')].map((r) => r.dataset.row).join('+'))")
+               == ['conv:activations+weights', 'pool:activations'], 10, 'the chosen layer boxes and rows')
+    for width, height in SIZES:
+        page.set_viewport_size({'width': width, 'height': height})
+        time.sleep(0.6)
+        el = page.evaluate('() => { const d = document.documentElement; return [d.scrollWidth, d.clientWidth, d.scrollHeight, d.clientHeight]; }')
+        assert el[0] <= el[1] and el[2] <= el[3], (width, height, el)
+        # Every panel lies inside the frame; what does not fit scrolls inside its panel.
+        boxes = page.evaluate("[...document.querySelectorAll('[data-panel], #strip')].map((p) => { const r = p.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })")
+        assert all(0 <= l and 0 <= t and r <= width + 0.5 and b <= height + 0.5 for l, t, r, b in boxes), (width, height, boxes)
+        page.screenshot(path=str(tmp_path / f'embed-{width}x{height}.png'))
+        if os.environ.get('LIVECNN_SHOTS'):
+            page.screenshot(path=os.path.join(os.environ['LIVECNN_SHOTS'], f'embed-{width}x{height}.png'))
+
+
+def test_autoplay_0_waits_for_a_click(open_page):
+    w = open_page('?autoplay=0&panels=stats,controls')
+    w.wait_state('waiting', BOOT_S)
+    assert w.page.text_content('[data-control="pause"]') == 'Play'
+    time.sleep(1.5)
+    assert w.number('examples') is None
+    w.page.click('[data-control="pause"]')
+    w.wait_state('training', 5)
+    wait_until(lambda: (w.number('examples') or 0) > 0, 10, 'training after Play')
+
+
+# The deck: ---------------------------------------------------------------------------------------
+
+def embeds(w):
+    """The deck's embeds, in slide order (each a Frame)."""
+    frames = [f for f in w.page.frames if 'index.html' in f.url]
+    return sorted(frames, key=lambda f: w.page.evaluate('(u) => [...document.querySelectorAll("iframe")].findIndex((i) => i.src === u)', f.url))
+
+
+def strip_examples(frame):
+    text = frame.text_content('[data-strip="examples"]').replace(',', '')
+    return None if text == '—' else int(text)
+
+
+def cpu_seconds():
+    """CPU time (user + system) of every process below this one: the test browser's included."""
+    me, total = os.getpid(), 0.0
+    children = {}
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            stat = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(stat[1]), []).append((int(pid), int(stat[11]) + int(stat[12])))
+    todo = [me]
+    while todo:
+        for pid, ticks in children.get(todo.pop(), []):
+            total += ticks
+            todo.append(pid)
+    return total / os.sysconf('SC_CLK_TCK')
+
+
+def cpu_share(seconds):
+    t0, c0 = time.monotonic(), cpu_seconds()
+    time.sleep(seconds)
+    return (cpu_seconds() - c0) / (time.monotonic() - t0)
+
+
+def switch_and_time(w, slide, embed):
+    """Show slide `slide`; -> seconds until embed `embed` (in page order) says it trains, timed in the page."""
+    return w.page.evaluate('''([slide, embed]) => new Promise((resolve, reject) => {
+        const root = document.querySelectorAll('iframe')[embed].contentDocument.documentElement;
+        const t0 = performance.now();
+        new MutationObserver(() => { if (root.dataset.state === 'training') resolve((performance.now() - t0) / 1000); })
+          .observe(root, { attributes: true, attributeFilter: ['data-state'] });
+        setTimeout(() => reject(new Error('the embed did not train within 5 s')), 5000);
+        Reveal.slide(slide);
+    })''', [slide, embed])
+
+
+def open_deck(open_page, path='deck.html', init=None):
+    w = open_page(path, 1280, 800, init)
+    wait_until(lambda: len(embeds(w)) == 4, 30, 'the four embeds')
+    wait_until(lambda: all(state_of(f) in ('waiting', 'training') for f in embeds(w)), BOOT_S, 'every embed ready')
+    return w
+
+
+def test_deck_trains_only_while_an_embed_is_seen(open_page):
+    w = open_deck(open_page)
+    frames = embeds(w)
+    time.sleep(2)
+    assert all(state_of(f) == 'waiting' for f in frames)
+    idle = cpu_share(4)
+    assert all(state_of(f) == 'waiting' for f in frames) and {strip_examples(f) for f in frames} == {None}
+    resumed = switch_and_time(w, 1, 0)                       # the charts
+    busy = cpu_share(3)
+    # One run: the other embeds report the same run and the same count.
+    wait_until(lambda: strip_examples(frames[2]) and abs(strip_examples(frames[2]) - strip_examples(frames[0])) <= 2000,
+               5, 'the hidden embeds to show the same run')
+    assert 'shared run' in frames[1].text_content('[data-role="run-note"]')
+    w.page.evaluate('Reveal.slide(0)')
+    wait_until(lambda: all(state_of(f) == 'waiting' for f in frames), 3, 'every embed to stop')
+    time.sleep(1)
+    frozen = strip_examples(frames[0])
+    idle_again = cpu_share(4)
+    assert strip_examples(frames[0]) == frozen
+    w.page.evaluate('Reveal.slide(2)')                       # conv1's filters: the same run goes on
+    wait_until(lambda: state_of(frames[1]) == 'training' and strip_examples(frames[1]) > frozen, 5, 'the run to go on')
+    print(f'CPU while no embed is seen: {idle:.2f} and {idle_again:.2f} cores; training {busy:.2f}; resumed in {resumed:.2f} s')
+    assert resumed < 1.0
+    assert idle < 0.15 and idle_again < 0.15 and busy > 0.5
+
+
+def test_keys_in_a_frame_and_the_deck_keys(open_page):
+    w = open_deck(open_page, 'deck.html#/1')
+    chart = embeds(w)[0]
+    wait_until(lambda: state_of(chart) == 'training', 10, 'the charts embed to train')
+    w.page.locator('iframe').first.focus()
+    chart.focus('body')
+    chart.press('body', ' ')
+    wait_until(lambda: state_of(chart) == 'paused', 3, 'space to pause')
+    time.sleep(0.5)
+    before = strip_examples(chart)
+    chart.press('body', 's')
+    wait_until(lambda: strip_examples(chart) == before + 20, 3, 's to train one batch of 20')
+    chart.press('body', ' ')
+    wait_until(lambda: state_of(chart) == 'training', 3, 'space to resume')
+    chart.press('body', 'r')
+    wait_until(lambda: (strip_examples(chart) or 0) < before, 5, 'r to reset')
+    chart.press('body', 'ArrowRight')                         # the deck's key goes to the deck
+    wait_until(lambda: w.page.evaluate('Reveal.getIndices().h') == 2, 3, 'the deck to move on')
+    assert w.page.evaluate('document.hasFocus()')
+
+
+def test_speaker_view_copies_never_train(open_page):
+    w = open_deck(open_page, 'deck.html?receiver#/1')
+    time.sleep(3)
+    chart = embeds(w)[0]
+    assert state_of(chart) == 'waiting' and strip_examples(chart) is None
+    assert "speaker view" in chart.text_content('[data-role="state-label"]')
+
+
+def test_without_shared_worker_each_embed_says_it_has_its_own_run(open_page):
+    w = open_deck(open_page, 'deck.html#/1', init='delete window.SharedWorker;')
+    chart = embeds(w)[0]
+    wait_until(lambda: state_of(chart) == 'training', 10, 'the charts embed to train')
+    assert 'no SharedWorker' in chart.text_content('[data-role="run-note"]')
+
+
+def test_a_run_survives_its_frame(open_page):
+    w = open_deck(open_page, 'deck.html#/1')
+    chart = embeds(w)[0]
+    wait_until(lambda: (strip_examples(chart) or 0) > 0, 20, 'training')
+    time.sleep(1)
+    # The run is saved every 5 s while it trains: what it had 6.5 s before its frames go is kept.
+    saved = strip_examples(chart)
+    time.sleep(6.5)
+    # What reveal.js does to a lazy iframe when its slide is left, to every embed at once: the
+    # shared run loses its last page and ends.
+    src = w.page.evaluate("() => { const f = [...document.querySelectorAll('iframe')]; const s = f[0].src; "
+                          "f.forEach((i) => i.remove()); return s; }")
+    time.sleep(1.5)
+    w.page.evaluate("(src) => { const i = document.createElement('iframe'); i.src = src; i.id = 'again'; "
+                    "i.style.cssText = 'width:900px;height:560px'; document.querySelector('.present').append(i); }", src)
+    again = wait_until(lambda: w.page.query_selector('#again').content_frame(), 10, 'the new frame')
+    wait_until(lambda: state_of(again) == 'training', BOOT_S, 'the new frame to train')
+    restored = strip_examples(again)
+    assert restored >= saved, (restored, saved)
+    assert 'continued the run saved at' in again.text_content('[data-role="run-note"]')
+
+
+def test_pretrained_start_is_trained_and_keeps_training(open_page, site):
+    entry = json.loads((site / 'data' / 'manifest.json').read_text())['pretrained']['mnist']
+    w = open_page('?start=pretrained&panels=stats,evaluation')
+    w.wait_state('training', BOOT_S)
+    assert w.number('examples') >= entry['examples']
+    assert 'pretrained run' in w.page.text_content('#notice')
+    wait_until(lambda: 'All images loaded' in w.page.text_content('#data-note'), 60, 'every test image')
+    w.page.click('[data-control="evaluate"]')
+    caption = wait_until(lambda: w.page.locator('#confusion caption').count() and w.page.text_content('#confusion caption'),
+                         60, 'the whole test set scored')
+    assert caption.startswith('10,000 test images'), caption
+    accuracy = float(caption.split('accuracy ')[1].split('%')[0])
+    assert accuracy >= 98.0, caption
+    first = w.number('examples')
+    wait_until(lambda: w.number('examples') > first + 1000, 20, 'training to go on')
