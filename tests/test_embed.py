@@ -4,6 +4,7 @@ while an embed can be seen, one run shared by every embed, keys, the speaker vie
 survives its frame."""
 import json
 import os
+import re
 import time
 from urllib.parse import parse_qsl, urlsplit
 
@@ -34,7 +35,7 @@ def open_page(browser, base):
         if init:
             w.page.add_init_script(init)
         pages.append(w)
-        w.page.goto(base + path)
+        w.page.goto(path if path.startswith('http') else base + path)
         return w
     yield go
     for w in pages:
@@ -124,6 +125,7 @@ def test_embed_fills_each_slide_size_with_the_chosen_panels(open_page, tmp_path)
     w.wait_state('training', BOOT_S)
     page = w.page
     assert page.locator('header, footer').count() == 0
+    assert query(w) == {'embed': '1', 'panels': 'charts,network', 'layers': 'conv1,pool1', 'show': 'activations,weights'}
     assert page.evaluate("[...document.querySelectorAll('[data-panel]')].map((p) => p.dataset.panel)") == ['charts', 'network']
     wait_until(lambda: page.evaluate("[...document.querySelectorAll('.layer')].map((l) => l.dataset.type + ':' + "
                                      "[...l.querySelectorAll('.row')].map((r) => r.dataset.row).join('+'))")
@@ -144,6 +146,7 @@ def test_embed_fills_each_slide_size_with_the_chosen_panels(open_page, tmp_path)
 def test_autoplay_0_waits_for_a_click(open_page):
     w = open_page('?autoplay=0&panels=stats,controls')
     w.wait_state('waiting', BOOT_S)
+    assert query(w) == {'autoplay': '0', 'panels': 'stats,controls'}
     assert w.page.text_content('[data-control="pause"]') == 'Play'
     time.sleep(1.5)
     assert w.number('examples') is None
@@ -201,8 +204,8 @@ def switch_and_time(w, slide, embed):
     })''', [slide, embed])
 
 
-def open_deck(open_page, path='deck.html', init=None):
-    w = open_page(path, 1280, 800, init)
+def open_deck(open_page, path='deck.html', init=None, size=(1280, 800)):
+    w = open_page(path, *size, init)
     wait_until(lambda: len(embeds(w)) == 4, 30, 'the four embeds')
     wait_until(lambda: all(state_of(f) in ('waiting', 'training') for f in embeds(w)), BOOT_S, 'every embed ready')
     return w
@@ -255,6 +258,17 @@ def test_keys_in_a_frame_and_the_deck_keys(open_page):
     assert w.page.evaluate('document.hasFocus()')
 
 
+def test_embeds_fit_a_deck_scaled_down(open_page, tmp_path):
+    w = open_deck(open_page, 'deck.html#/2', size=(800, 600))
+    assert w.page.evaluate('Reveal.getScale()') < 0.9
+    for f in embeds(w):
+        d = f.evaluate('() => { const d = document.documentElement; return [d.scrollWidth, d.clientWidth, d.scrollHeight, d.clientHeight]; }')
+        assert d[0] <= d[1] and d[2] <= d[3], (f.url, d)
+    w.page.screenshot(path=str(tmp_path / 'deck-800x600.png'))
+    if os.environ.get('LIVECNN_SHOTS'):
+        w.page.screenshot(path=os.path.join(os.environ['LIVECNN_SHOTS'], 'deck-800x600.png'))
+
+
 def test_speaker_view_copies_never_train(open_page):
     w = open_deck(open_page, 'deck.html?receiver#/1')
     time.sleep(3)
@@ -296,6 +310,7 @@ def test_pretrained_start_is_trained_and_keeps_training(open_page, site):
     entry = json.loads((site / 'data' / 'manifest.json').read_text())['pretrained']['mnist']
     w = open_page('?start=pretrained&panels=stats,evaluation')
     w.wait_state('training', BOOT_S)
+    assert query(w) == {'start': 'pretrained', 'panels': 'stats,evaluation'}
     assert w.number('examples') >= entry['examples']
     assert 'pretrained run' in w.page.text_content('#notice')
     wait_until(lambda: 'All images loaded' in w.page.text_content('#data-note'), 60, 'every test image')
@@ -307,3 +322,82 @@ def test_pretrained_start_is_trained_and_keeps_training(open_page, site):
     assert accuracy >= 98.0, caption
     first = w.number('examples')
     wait_until(lambda: w.number('examples') > first + 1000, 20, 'training to go on')
+
+
+def test_an_embed_on_another_origin_follows_the_screen_and_the_slide(open_page, base, tmp_path):
+    """A frame the page cannot look into (another origin): only IntersectionObserver, the Page
+    Visibility API and reveal's messages tell it whether it is seen."""
+    (tmp_path / 'host.html').write_text(f"""<!doctype html><link rel="icon" href="data:,"><div style="height: 2000px">a long page</div>
+        <iframe id="e" src="{base}index.html?embed=1&panels=stats" width="800" height="600"></iframe>""")
+    other, other_url = start_server(tmp_path)                  # another port: another origin
+    host = other_url + 'host.html'
+    w = open_page(host)
+    frame = wait_until(lambda: w.page.query_selector('#e').content_frame(), 10, 'the frame')
+    wait_until(lambda: state_of(frame) == 'waiting', BOOT_S, 'the embed, below the fold, to be ready and wait')
+    assert 'off screen' in frame.text_content('[data-role="state-label"]')
+    w.page.evaluate("document.getElementById('e').scrollIntoView()")
+    wait_until(lambda: state_of(frame) == 'training', 2, 'training once scrolled into view')
+    w.page.evaluate("document.getElementById('e').contentWindow.postMessage('slide:stop', '*')")
+    wait_until(lambda: state_of(frame) == 'waiting', 2, 'slide:stop to stop it')
+    w.page.evaluate("document.getElementById('e').contentWindow.postMessage('slide:start', '*')")
+    wait_until(lambda: state_of(frame) == 'training', 2, 'slide:start to start it')
+    w.page.evaluate('window.scrollTo(0, 0)')
+    wait_until(lambda: state_of(frame) == 'waiting', 2, 'the embed to stop once off screen')
+    w.foreign.remove(host)                  # the test's own page; nothing else came from elsewhere
+    other.shutdown()
+    other.server_close()
+
+
+def pss_mb(pids):
+    """Proportional set size of these processes, in MB (shared pages split between their users)."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in open(f'/proc/{pid}/smaps_rollup'):
+                if line.startswith('Pss:'):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def chromium_processes():
+    """pid -> the process's --type (browser for the main one), for every Chromium process."""
+    out = {}
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            cmd = open(f'/proc/{pid}/cmdline', 'rb').read().replace(b'\0', b' ').decode(errors='replace')
+        except OSError:
+            continue
+        # Chromium rewrites its command line into one string: the binary, then its flags.
+        if os.path.basename(cmd.split(' ', 1)[0]).startswith('chrom'):
+            kind = re.search(r'--type=(\S+)', cmd)
+            out[int(pid)] = kind.group(1) if kind else 'browser'
+    return out
+
+
+def test_a_deck_of_embeds_costs_about_one_page(browser, base):
+    """Memory (PSS) of a browser showing one page, against one showing the deck (four embeds of one
+    run): each in a browser of its own, after 15 s of training."""
+    from browser import CHROMIUM_FLAGS, chromium_path
+    figures = {}
+    for name, path in (('page', 'index.html'), ('deck', 'deck.html#/1')):
+        before = set(chromium_processes())
+        extra = {'executable_path': chromium_path()} if chromium_path() else {}
+        b = browser.browser_type.launch(args=CHROMIUM_FLAGS, **extra)
+        try:
+            w = Watched(b, base)
+            w.page.goto(base + path)
+            frame = w.page if name == 'page' else wait_until(
+                lambda: next((f for f in w.page.frames if 'index.html' in f.url), None), 30, 'an embed')
+            wait_until(lambda: state_of(frame) == 'training', BOOT_S, 'training')
+            time.sleep(15)
+            mine = {pid: kind for pid, kind in chromium_processes().items() if pid not in before}
+            figures[name] = (pss_mb([p for p, k in mine.items() if k == 'renderer']), pss_mb(mine))
+            assert w.errors == [] and w.foreign == []
+        finally:
+            b.close()
+    renderers, everything = figures['deck'][0] / figures['page'][0], figures['deck'][1] / figures['page'][1]
+    print(f"memory (PSS): one page {figures['page'][0]:.0f} MB in renderers, {figures['page'][1]:.0f} MB in all; "
+          f"the deck {figures['deck'][0]:.0f} MB and {figures['deck'][1]:.0f} MB: {renderers:.2f}x and {everything:.2f}x")
+    assert renderers <= 1.3, figures

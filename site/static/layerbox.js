@@ -32,6 +32,7 @@ function observeRows(entries) {
   }
 }
 const building = [];   // rows buildLayers left for buildSome: functions, in page order
+let growth = 1;        // how much larger than their usual size tiles may grow to fill a line
 
 const shapeText = ([C, H, W]) => (H === 1 && W === 1 ? `${C}` : `${C}×${H}×${W}`);
 
@@ -86,7 +87,7 @@ function mapParts(row, [C, H, W], type, big) {
     const cells = [{ src: c * H * W, w: W, h: H, x: 0, y: 0, label: (x, y) => `map ${c} · (x ${x}, y ${y})` }];
     row.maps.append(makePart(row, W, H, s, s, cells, C * H * W).canvas);
   }
-  row.fit = { W, smax: s, smin: Math.min(s, Math.ceil(MIN_MAP_PX / W)), s, gap: MAP_GAP };
+  row.fit = { W, smax: s * growth, smin: Math.min(s, Math.ceil(MIN_MAP_PX / W)), s, gap: MAP_GAP };
 }
 
 // On resize: shrink a row's equal tiles (maps, filters) by whole CSS pixels per value when that
@@ -141,7 +142,7 @@ function weightParts(row, type, ws, inShape) {
         label: (x, y) => `${unit} ${f} · channel ${c} · (x ${x}, y ${y})` }));
       row.maps.append(makePart(row, GW, GH, s, s, cells, F * C * KH * KW, 'w', { 'data-part': unit }).canvas);
     }
-    row.fit = { W: GW, smax: s, smin: Math.min(s, 3), s, gap: WEIGHT_GAP };
+    row.fit = { W: GW, smax: s * growth, smin: Math.min(s, 3), s, gap: WEIGHT_GAP };
   }
   if (ws.b) {
     const B = ws.b[0];
@@ -191,9 +192,11 @@ function makeRow(view, q, gray, label) {
 
 /** Build one box per layer in `root`. layers: [{type, shape: [C, H, W], formula, params,
  * params_formula, geometry, weight_shapes}]; only: a Set of the layer indices to show (null: all);
- * rows: a Set of the rows to show, of activations, gradients, weights, weight-gradients (null: all).
- * Returns the views to pass to drawSnapshot. */
-export function buildLayers(root, layers, { only = null, rows = null } = {}) {
+ * rows: a Set of the rows to show, of activations, gradients, weights, weight-gradients (null: all);
+ * grow: how many times their usual size maps and filters may grow while they keep to as few lines
+ * (an embed on a slide has room to spare). Returns the views to pass to drawSnapshot. */
+export function buildLayers(root, layers, { only = null, rows = null, grow = 1 } = {}) {
+  growth = grow;
   building.length = 0;
   root.replaceChildren();
   root.classList.add('layer-list');

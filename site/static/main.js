@@ -133,7 +133,7 @@ function stripStats() {
   return {
     onStats(s) {
       cell('examples').textContent = s.examples.toLocaleString('en-US');
-      cell('test-accuracy').textContent = s.test_accuracy === null ? '—' : `${(100 * s.test_accuracy).toFixed(1)}%`;
+      cell('test-accuracy').textContent = s.test_accuracy == null ? '—' : `${(100 * s.test_accuracy).toFixed(1)}%`;
     },
   };
 }

@@ -9,6 +9,7 @@ const SNAPSHOT_MS = 70;       // live: ask for a layer snapshot this often; the 
 const FRAME_BUDGET_MS = 3;    // layer-view painting per animation frame (8 ms still gave 50-80 ms tasks)
 const SHOWN_PER_FRAME = 16;   // canvases painted for the first time per frame: each costs the browser
                               // ~1 ms (compositor set-up) outside the script's own time
+const EMBED_GROWTH = 4;       // an embed's maps and filters may grow to 4x their size to fill its lines
 const BUILD_BUDGET_MS = 2;    // layer-view building per frame: about one row, as the page's layout and
                               // compositing of new canvases cost several times the script's own time
 
@@ -93,7 +94,8 @@ export function mount(root, ctx) {
   return {
     onNet(net, charts, datasets, presetList) {
       setClassNames(net.classes);
-      views = buildLayers(layersEl, net.layers, { only: pickLayers(net.layers), rows: show ? new Set(show) : null });
+      views = buildLayers(layersEl, net.layers, { only: pickLayers(net.layers), rows: show ? new Set(show) : null,
+                                                  grow: ctx.url.embed ? EMBED_GROWTH : 1 });
       painting = lastPainted = null; paintFrom = 0; painted = 0;
       specText.value = net.spec;
       if (presetList) {
