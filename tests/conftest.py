@@ -8,8 +8,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "site" / "py"))
 
 
-
-
 @pytest.fixture(scope='session')
 def site(tmp_path_factory):
     """The real site, built once per test session from the download cache."""
@@ -17,6 +15,16 @@ def site(tmp_path_factory):
     out = tmp_path_factory.mktemp('site') / 'dist'
     build.build(out, log=lambda *a: None)
     return out
+
+
+@pytest.fixture(scope='session')
+def base(site):
+    """The built site served on a free localhost port for the session: its URL."""
+    from pagekit import start_server
+    server, url = start_server(site)
+    yield url
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope='session')

@@ -17,14 +17,6 @@ pytest.importorskip('playwright.sync_api', reason='install the test extra: pip i
 SIZES = [(960, 700), (1050, 700), (1280, 720), (800, 600)]
 
 
-@pytest.fixture(scope='module')
-def base(site):
-    server, url = start_server(site)
-    yield url
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture
 def open_page(browser, base):
     pages = []
@@ -78,6 +70,11 @@ def test_every_key_is_shown_and_written_back(open_page, site):
         assert page.input_value('[data-control="dataset"]') == 'fashion-mnist'
     wait_until(lambda: page.text_content('#focus-label').startswith('test image #123'), 20, 'the focused test image')
     assert page.text_content('[data-role="refresh-note"]') == 'views repaint every 2 s'
+    # refresh=2: the layer views repaint every 2 s, not ~12 times a second.
+    repaints = page.evaluate('''() => new Promise((resolve) => { let n = 0;
+        document.addEventListener('views-painted', () => { n += 1; });
+        setTimeout(() => resolve(n), 4500); })''')
+    assert 1 <= repaints <= 3, repaints
     assert query(w) == keys and urlsplit(page.evaluate('location.href')).fragment == ''       # written back, into the query string
     # A change made on the page is written back without a new history entry.
     length = page.evaluate('history.length')
@@ -143,10 +140,15 @@ def test_embed_fills_each_slide_size_with_the_chosen_panels(open_page, tmp_path)
             page.screenshot(path=os.path.join(os.environ['LIVECNN_SHOTS'], f'embed-{width}x{height}.png'))
 
 
-def test_autoplay_0_waits_for_a_click(open_page):
-    w = open_page('?autoplay=0&panels=stats,controls')
+SMALL_SPEC = '[{"type":"input","out_sx":24,"out_sy":24,"out_depth":1},{"type":"fc","num_neurons":7},{"type":"softmax","num_classes":10}]'
+
+
+def test_autoplay_0_waits_for_a_click_and_a_spec_by_url(open_page):
+    from urllib.parse import quote
+    w = open_page(f'?autoplay=0&panels=stats,controls,network&spec={quote(SMALL_SPEC)}')
     w.wait_state('waiting', BOOT_S)
-    assert query(w) == {'autoplay': '0', 'panels': 'stats,controls'}
+    assert query(w) == {'spec': SMALL_SPEC, 'autoplay': '0', 'panels': 'stats,controls,network'}
+    assert '4,119 parameters' in w.page.text_content('#param-count')        # 576*7+7 + 7*10+10
     assert w.page.text_content('[data-control="pause"]') == 'Play'
     time.sleep(1.5)
     assert w.number('examples') is None

@@ -29,6 +29,15 @@ PRESETS = {
         {'type': 'pool', 'sx': 2, 'stride': 2},
         {'type': 'fc', 'num_neurons': 32, 'activation': 'relu'},
         {'type': 'softmax', 'num_classes': 10}]},
+    # ConvNetJS's net with each pool layer replaced by a conv of the same size and stride: the
+    # network learns how to downsample.
+    'strided': {'title': 'Stride-2 convs instead of pooling', 'spec': [
+        {'type': 'input', 'out_sx': 24, 'out_sy': 24, 'out_depth': 1},
+        {'type': 'conv', 'sx': 5, 'filters': 8, 'stride': 1, 'pad': 2, 'activation': 'relu'},
+        {'type': 'conv', 'sx': 2, 'filters': 8, 'stride': 2, 'pad': 0, 'activation': 'relu'},
+        {'type': 'conv', 'sx': 5, 'filters': 16, 'stride': 1, 'pad': 2, 'activation': 'relu'},
+        {'type': 'conv', 'sx': 3, 'filters': 16, 'stride': 3, 'pad': 0, 'activation': 'relu'},
+        {'type': 'softmax', 'num_classes': 10}]},
 }
 
 
@@ -170,7 +179,7 @@ class Session:
         """The net for the page: per layer type, output shape (C, H, W), geometry, formulas."""
         out = []
         for layer, d in zip(self.net.layers, self.net.describe()):
-            out.append({'type': d['type'], 'shape': list(d['out_shape']), 'formula': d['formula'],
+            out.append({'type': d['type'], 'src': d['src'], 'shape': list(d['out_shape']), 'formula': d['formula'],
                         'params': d['params'], 'params_formula': d['params_formula'],
                         'geometry': {k: d[k] for k in ('sx', 'sy', 'stride', 'pad', 'filters', 'num_neurons',
                                                        'drop_prob', 'alpha') if k in d and d[k] is not None},
@@ -179,6 +188,18 @@ class Session:
                 'dataset': self.ds.name, 'seed': self.seed, 'classes': self.ds.classes, 'param_count': int(self.net.param_count()),
                 'examples': self.trainer.examples, 'train_count': len(self.ds.train.labels),
                 'test_count': len(self.ds.test.labels)}
+
+    @staticmethod
+    def plan(spec):
+        """What a spec (JSON text or a list) would build, without building it: every layer's type, the
+        index of the spec's layer it comes from, input and output shapes (C, H, W), formulas and
+        parameters. Raises PycoreError for a spec pycore rejects."""
+        if hasattr(spec, 'to_py'):
+            spec = spec.to_py()
+        layers = pycore.plan(pycore.spec.parse(spec) if isinstance(spec, str) else spec)
+        keys = ('type', 'src', 'formula', 'params', 'params_formula')
+        return {'layers': [{**{k: d[k] for k in keys}, 'in_shape': list(d['in_shape']), 'out_shape': list(d['out_shape'])}
+                           for d in layers], 'param_count': sum(d['params'] for d in layers)}
 
     def set_options(self, options):
         if hasattr(options, 'to_py'):
@@ -338,6 +359,18 @@ class Session:
             return None
         probs, layers = pycore.inspect(self.net, x, label)
         return self._pack(layers, probs, label, f['description'] if f else 'the latest training example')
+
+    def inspect_test(self, index):
+        """Every layer for test image `index`, run now with the current weights (so that weights and
+        activations agree, as a lesson's arithmetic needs), without changing the focus."""
+        index = int(index)
+        if not 0 <= index < self.ds.test.count:
+            raise PycoreError(f'test image {index} is not loaded')
+        m = (IMAGE - self.crop) // 2
+        x = to_float(crop(self.ds.test.images[index][None], self.crop, m, m))[0]
+        label = int(self.ds.test.labels[index])
+        probs, layers = pycore.inspect(self.net, x, label)
+        return self._pack(layers, probs, label, f'test image #{index}')
 
     def _usable(self):
         """Indices of the loaded training images that are not held out for validation."""

@@ -22,7 +22,6 @@ export class Chart {
   }
 
   clear() { this.points = []; this.dirty = true; }
-  toJSON() { return this.points; }
   load(points) { this.points = Array.isArray(points) ? points : []; this.dirty = true; }
 
   draw() {

@@ -6,6 +6,7 @@ import * as controls from './panels/controls.js';
 import * as custom from './panels/custom.js';
 import * as evaluation from './panels/evaluation.js';
 import * as files from './panels/files.js';
+import * as lessons from './panels/lessons.js';
 import { message } from './panels/message.js';
 import * as network from './panels/network.js';
 import * as predictions from './panels/predictions.js';
@@ -14,7 +15,7 @@ import * as transport from './panels/transport.js';
 import { connect } from './run.js';
 import { KEYS, PANELS, queryOf, readState, runKey, shareLinks, writeState } from './state.js';
 
-const PANEL_MODULES = { controls, stats, charts, network, predictions, evaluation, custom, files };
+const PANEL_MODULES = { controls, stats, charts, network, lessons, predictions, evaluation, custom, files };
 const EMBED_PANELS = ['charts', 'network'];   // what an embed shows when its URL names no panels
 // Loading with no news from the worker for this long is an error; ?stall=SECONDS changes it.
 const STALL_MS = 1000 * (Number(new URLSearchParams(location.search).get('stall')) || 30);
@@ -27,7 +28,7 @@ const embed = url.embed;
 
 // The page's frame: embed mode drops the header and footer, puts the strip on top, and keeps only
 // the chosen panels (so nothing unused is built, painted or asked for).
-const chosen = url.panels || (embed ? EMBED_PANELS : PANELS);
+const chosen = url.panels || (embed ? (url.lesson ? ['lessons'] : EMBED_PANELS) : PANELS);
 if (embed) {
   root.dataset.embed = '1';
   for (const node of document.querySelectorAll('[data-chrome]')) node.remove();
@@ -90,16 +91,17 @@ const ctx = {
   setState,
   /** Record a change the user made, so the address bar (and Share) keeps describing the page. */
   setUrl(changes) { Object.assign(url, changes); writeState(url); },
-  /** Show the example the network view shows: {kind: 'training'|'test'|'custom', ...}. */
+  /** Show the example the network view shows: {kind: 'training'|'test'|'custom', ...}; label: its
+   * description, or a function of the run's answer that gives it. */
   async focus(payload, label) {
     const f = await run.request('focus', payload);
-    for (const h of hooks) if (h.onFocus) h.onFocus(f, label);
+    const text = typeof label === 'function' ? label(f) : label;
+    for (const h of hooks) if (h.onFocus) h.onFocus(f, text);
     if (payload.kind !== 'custom') ctx.setUrl({ focus: payload.kind === 'test' ? { kind: 'test', index: payload.index } : null });
     return f;
   },
   pick(index) {
-    ctx.focus({ kind: 'test', index }, null).then((f) => {
-      for (const h of hooks) if (h.onFocus) h.onFocus(f, `test image #${index} (class ${classes[f.label]})`);
+    ctx.focus({ kind: 'test', index }, (f) => `test image #${index} (class ${classes[f.label]})`).then(() => {
       const view = $('network');
       if (view && !embed) view.scrollIntoView({ behavior: 'smooth' });
     }).catch((err) => { const label = $('focus-label'); if (label) label.textContent = err.message; });

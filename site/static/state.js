@@ -3,7 +3,7 @@
 // which would break a deck's back button). Nothing from a URL is ever evaluated: each value is
 // parsed by its key's type and checked against its key's limits; pycore checks spec and trainer values.
 
-export const PANELS = ['controls', 'stats', 'charts', 'network', 'predictions', 'evaluation', 'custom', 'files'];
+export const PANELS = ['controls', 'stats', 'charts', 'network', 'lessons', 'predictions', 'evaluation', 'custom', 'files'];
 export const ROWS = ['activations', 'gradients', 'weights', 'weight-gradients'];
 export const METHODS = ['sgd', 'momentum', 'nesterov', 'adagrad', 'adadelta', 'adam', 'windowgrad'];
 const MAX_SPEC_CHARS = 20000;    // a long spec is a mistake or an attack; pycore's parameter cap applies too
@@ -95,6 +95,7 @@ export const KEYS = {
   focus: { parse: focusTarget, format: focusText, default: null, doc: 'training or test:N' },
   autoplay: { parse: flag, format: (v) => (v ? '1' : '0'), default: true, doc: '1 trains at once, 0 waits' },
   refresh: { parse: refreshRate, format: String, default: 'live', doc: 'live, seconds, or hold' },
+  lesson: { parse: name, default: null, doc: 'the lesson to open' },
 };
 // Keys the page itself uses that are not state (they are kept in links, never reported).
 const PASSTHROUGH = new Set(['stall']);

@@ -332,9 +332,9 @@ async function trainLoop() {
 
 // Requests from a page: {type, id, ...}; answered with {type: 'reply', id, ok} or {..., error}.
 const handlers = {
-  configure(msg, p) {
+  configure(msg) {   // the first page's settings make the run; later pages of a shared run join it
     if (!config) { config = { values: msg.values, autosave: msg.autosave || null }; resolveConfig(); }
-    return { shared: ports.size > 1 || !!announced };
+    return true;
   },
   active(msg, p) { p.active = !!msg.active; p.seen = Date.now(); wake(); return true; },
   bye(msg, p) { p.active = false; wake(); return true; },
@@ -363,6 +363,8 @@ const handlers = {
     return r;
   },
   cards(msg) { return call('cards', msg.count || 12); },
+  plan(msg) { return call('plan', msg.spec); },
+  inspect(msg) { return call('inspect_test', msg.index); },
   evaluate() {
     if (evaluating) return { ok: null };                  // one is running: its result reaches every page
     const r = call('start_evaluation'); evaluating = !r.error; wake(); return r;

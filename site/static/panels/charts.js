@@ -9,10 +9,10 @@ export function mount(root, ctx) {
   const accuracy = new Chart(root.querySelector('[data-chart="accuracy"]'), { yLabel: 'accuracy %', yRange: [0, 100],
     format: (v) => v.toFixed(0), series: [{ key: 'train', label: 'training', color: '#1f6feb' },
       { key: 'validation', label: 'validation', color: '#2da44e' }, { key: 'test', label: 'test', color: '#cf222e' }] });
-  const nan = (v) => (v === null || v === undefined ? NaN : v);
+  // Points are [examples, {series: value}]; a value not measured yet is null (the chart skips it).
   function load(charts) {
     loss.load(charts && charts.loss);
-    accuracy.load((charts && charts.accuracy || []).map(([x, v]) => [x, Object.fromEntries(Object.entries(v).map(([k, y]) => [k, nan(y)]))]));
+    accuracy.load(charts && charts.accuracy);
   }
   root.querySelector('[data-control="clear-charts"]').addEventListener('click', () => ctx.request('clear_charts').catch(() => {}));
   return {
@@ -21,7 +21,7 @@ export function mount(root, ctx) {
     onStats(s) {
       if (!s.chart) return;
       loss.add(...s.chart.loss);
-      accuracy.add(s.chart.accuracy[0], Object.fromEntries(Object.entries(s.chart.accuracy[1]).map(([k, y]) => [k, nan(y)])));
+      accuracy.add(...s.chart.accuracy);
     },
     frame() { loss.draw(); accuracy.draw(); },
   };

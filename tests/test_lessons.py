@@ -1,0 +1,195 @@
+"""End-to-end: the lessons, each opened by ?lesson=ID (alone and embedded), driven as a student
+would, and checked against numbers computed here, independently of the page."""
+import json
+import os
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+import pycore
+from pagekit import BOOT_S, Watched, wait_until
+
+pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
+session = pytest.importorskip('session')      # site/py is on sys.path (conftest.py)
+
+LESSONS = ['output-size', 'parameters', 'pooling', 'depth', 'sparse-matrix']
+
+
+@pytest.fixture
+def lesson(browser, base):
+    pages = []
+
+    def go(query, width=1280, height=800):
+        w = Watched(browser, base)
+        w.page.set_viewport_size({'width': width, 'height': height})
+        pages.append(w)
+        w.page.goto(base + query)
+        w.wait_state('training', BOOT_S)
+        return w
+    yield go
+    for w in pages:
+        assert w.errors == [] and w.foreign == [], (w.errors, w.foreign)
+        w.close()
+
+
+def text(w, selector):
+    return w.page.text_content(selector)
+
+
+def output_size(N, F, S, P):
+    return (N - F + 2 * P) / S + 1
+
+
+def test_output_size(lesson):
+    w = lesson('?lesson=output-size')
+    root = '[data-lesson="output-size"]'
+    w.page.wait_for_selector(root)
+    for S in (1, 2, 3):
+        size = output_size(7, 3, S, 0)
+        row = text(w, f'{root} [data-result="stride-{S}"]')
+        if size.is_integer():
+            assert f'= {int(size)}' in row and f'{int(size)}×{int(size)} output' in row, row
+        else:
+            assert f'= {size:.2f}' in row and "doesn't fit" in row, row
+    assert text(w, f'{root} [data-result="stride-3"]').count('2.33') == 1
+    for key, value in {'N': 28, 'F': 5, 'S': 2, 'P': 1}.items():
+        w.page.fill(f'[data-control="lesson-{key}"]', str(value))
+    assert text(w, '[data-stat="output-size"]').startswith(f'(28 − 5 + 2·1)/2 + 1 = {output_size(28, 5, 2, 1):.2f}: doesn\'t fit')
+    w.page.fill('[data-control="lesson-P"]', '2')
+    assert text(w, '[data-stat="output-size"]').startswith(f'(28 − 5 + 2·2)/2 + 1 = {output_size(28, 5, 2, 2):.2f}'.replace('.00', ''))
+    assert 'padding (F − 1)/2 = 2' in text(w, '[data-stat="same-padding"]')
+    # On the live net: conv1 as a 3x3 filter with padding 1, checked by pycore before it is applied.
+    w.page.select_option('[data-control="lesson-layer"]', label='conv1 (24×24 out)')
+    w.page.fill('[data-control="lesson-sx"]', '3')
+    w.page.fill('[data-control="lesson-pad"]', '1')
+    spec = [dict(d) for d in pycore.CONVNETJS_MNIST]
+    spec[1].update(sx=3, pad=1)
+    expected = pycore.Net.from_spec(spec).param_count()
+    wait_until(lambda: f'{expected:,} parameters' in text(w, '[data-stat="live-output-size"]'), 10, 'the preview')
+    assert '(24 - 3 + 2*1)/1 + 1 = 24' in text(w, '[data-stat="live-output-size"]')
+    w.page.fill('[data-control="lesson-stride"]', '4')             # (24 - 3 + 2)/4 + 1 = 6.75: pycore refuses it
+    wait_until(lambda: 'does not fit' in text(w, '[data-stat="live-output-size"]'), 10, "pycore's refusal")
+    assert w.page.is_disabled('[data-control="lesson-apply"]')
+    w.page.fill('[data-control="lesson-stride"]', '1')
+    wait_until(lambda: w.page.is_enabled('[data-control="lesson-apply"]'), 10, 'a valid change')
+    w.page.click('[data-control="lesson-apply"]')
+    wait_until(lambda: f'{expected:,} parameters' in text(w, '#param-count'), 10, 'the changed network training')
+    assert json.loads(dict(parse_qsl(urlsplit(w.page.evaluate('location.href')).query))['spec'])[1]['sx'] == 3
+
+
+def test_parameters(lesson):
+    w = lesson('?lesson=parameters')
+    root = '[data-lesson="parameters"]'
+    w.page.wait_for_selector(root)
+    assert text(w, '[data-stat="parameters"]') == f'5·5·3 + 1 = {5 * 5 * 3 + 1} per filter; 10 filters: {10 * (5 * 5 * 3 + 1)} parameters'
+    w.page.fill('[data-control="lesson-C"]', '8')
+    w.page.fill('[data-control="lesson-K"]', '16')
+    assert text(w, '[data-stat="parameters"]').endswith(f'{16 * (5 * 5 * 8 + 1):,} parameters')
+    cnn = pycore.Net.from_spec(session.PRESETS['convnetjs']['spec']).param_count()
+    mlp = pycore.Net.from_spec(session.PRESETS['mlp']['spec']).param_count()
+    wait_until(lambda: w.page.locator(f'{root} [data-result="mlp"]').count(), 10, 'the comparison')
+    assert f'{cnn:,} parameters' in text(w, f'{root} [data-result="cnn"]')
+    assert f'{mlp:,} parameters' in text(w, f'{root} [data-result="mlp"]')
+    assert 'weight sharing' in text(w, f'{root} [data-role="compare"]')
+    assert text(w, f'{root} [data-result="live-total"]').endswith(f'{cnn:,}')
+
+
+@pytest.mark.parametrize('name', LESSONS)
+def test_each_lesson_embeds_at_960x700(lesson, name, tmp_path):
+    w = lesson(f'?lesson={name}&embed=1', 960, 700)
+    w.page.wait_for_selector(f'[data-lesson="{name}"]')
+    assert w.page.evaluate("[...document.querySelectorAll('[data-panel]')].map((p) => p.dataset.panel)") == ['lessons']
+    d = w.page.evaluate('() => { const d = document.documentElement; return [d.scrollWidth, d.clientWidth, d.scrollHeight, d.clientHeight]; }')
+    assert d[0] <= d[1] and d[2] <= d[3], d
+    for folder in filter(None, [str(tmp_path), os.environ.get('LIVECNN_SHOTS')]):
+        w.page.screenshot(path=os.path.join(folder, f'lesson-{name}.png'))
+
+
+def test_an_unknown_lesson_is_noted(lesson):
+    w = lesson('?lesson=nope')
+    wait_until(lambda: w.page.locator('#notes li[data-note="lesson"]').count(), 5, 'the note')
+    assert 'output-size' in text(w, '#notes li[data-note="lesson"]')
+
+
+def read_grid(w, selector):
+    """Numbers of a lesson's table, row-major (inputs' values where it has inputs)."""
+    return w.page.evaluate('''(sel) => [...document.querySelectorAll(sel + ' td')].map((td) => {
+        const i = td.querySelector('input'); return Number(i ? i.value : td.textContent); })''', selector)
+
+
+def test_sparse_matrix(lesson):
+    import numpy as np
+    w = lesson('?lesson=sparse-matrix')
+    root = '[data-lesson="sparse-matrix"]'
+    w.page.wait_for_selector(root)
+    w.page.fill(f'{root} [data-role="kernel"] input[data-index="4"]', '3')       # the kernel's centre
+    kernel = np.array(read_grid(w, f'{root} [data-role="kernel"]')).reshape(3, 3)
+    x = np.array(read_grid(w, f'{root} [data-role="input"]')).reshape(4, 4)
+    assert kernel[1, 1] == 3
+    sliding = np.array([[np.sum(kernel * x[i:i + 3, j:j + 3]) for j in range(2)] for i in range(2)])
+    A = np.array(read_grid(w, f'{root} [data-role="matrix"]')).reshape(4, 16)
+    assert np.array_equal(A @ x.ravel(), sliding.ravel())
+    assert read_grid(w, f'{root} [data-result="product"]') == read_grid(w, f'{root} [data-result="sliding"]') == sliding.ravel().tolist()
+    nnz = int(np.count_nonzero(A))
+    assert text(w, '[data-stat="nonzeros"]').startswith(f'{nnz} of the matrix\'s 64 entries')
+    # conv1's own matrix, found by convolving every basis image with pycore: its non-zeros and size.
+    conv = pycore.Net.from_spec(pycore.CONVNETJS_MNIST).layers[1]
+    basis = np.eye(576, dtype=np.float32).reshape(576, 1, 24, 24)
+    columns = conv.forward(basis) - conv.forward(np.zeros_like(basis[:1]))     # (576, 8, 24, 24), bias removed
+    density = w.page.locator('[data-stat="conv1-density"]')
+    wait_until(lambda: density.get_attribute('data-nnz'), 10, 'the density of conv1')
+    assert int(density.get_attribute("data-nnz")) == np.count_nonzero(np.abs(columns) > 1e-5)   # FFT leaves ~1e-8 noise
+    assert int(density.get_attribute('data-entries')) == columns.size
+
+
+def window(w):
+    """The highlighted window's values, the output and the kind of pooling, read at one moment (the
+    lesson redraws them from each new snapshot)."""
+    d = w.page.evaluate("({ ...document.querySelector('[data-stat=pool-window]').dataset })")
+    return json.loads(d['values']), float(d['output']), d['kind']
+
+
+def test_pooling(lesson):
+    import numpy as np
+    w = lesson('?lesson=pooling')
+    root = '[data-lesson="pooling"]'
+    w.page.wait_for_selector(root)
+    H, OH = 24, (24 - 2) // 2 + 1            # conv1's 24x24 maps, pooled 2x2 with stride 2
+    assert text(w, '[data-stat="pool-shrink"]').startswith(f'24×24 → 12×12: {H * H} → {OH * OH} values per map, 4 times fewer')
+    assert '(24 - 2 + 2*0)/2 + 1 = 12' in text(w, '[data-stat="pool-formula"]')
+    win = w.page.locator('[data-stat="pool-window"]')
+    wait_until(lambda: win.get_attribute('data-output'), 15, 'a window of the live maps')
+    values, out, kind = window(w)
+    assert len(values) == 4 and kind == 'max' and np.float32(max(values)) == np.float32(out)
+    w.page.click(f'{root} canvas[data-role="pool-output"]', position={'x': 3, 'y': 3})     # the top-left output
+    assert text(w, '[data-stat="pool-window"]').startswith('window at (x 0, y 0)')
+    # Average pooling: the same lesson on a network that now trains with it.
+    w.page.check('[data-control="lesson-avgpool"]')
+    wait_until(lambda: '"avgpool"' in w.page.input_value('[data-control="spec"]'), 10, 'the average-pooling network')
+    wait_until(lambda: win.get_attribute('data-kind') == 'mean', 15, 'a window of the new maps')
+    values, out, kind = window(w)
+    assert kind == 'mean' and abs(np.mean(values) - out) < 1e-6
+    w.page.click('[data-control="lesson-strided"]')
+    strided = pycore.Net.from_spec(session.PRESETS['strided']['spec']).param_count()
+    wait_until(lambda: f'{strided:,} parameters' in text(w, '#param-count'), 10, 'the stride-2 preset')
+    assert 'no pool layer' in text(w, '[data-stat="pool-shrink"]')
+
+
+def test_depth(lesson):
+    import numpy as np
+    w = lesson('?lesson=depth')
+    root = '[data-lesson="depth"]'
+    w.page.wait_for_selector(root)
+    w.page.select_option('[data-control="lesson-filter"]', '5')
+    total = w.page.locator('[data-stat="depth-sum"]')
+    wait_until(lambda: total.get_attribute('data-held') and 'Filter 5 of conv2 (5×5×8)' in text(w, '[data-stat="depth-where"]'),
+               20, 'the arithmetic of filter 5')
+    # Read at one moment: the lesson recomputes with the newest weights every few seconds.
+    rows, held, bias = w.page.evaluate(f'''[[...document.querySelectorAll('{root} td[data-channel]')].map((r) =>
+        [JSON.parse(r.dataset.weights), JSON.parse(r.dataset.patch), Number(r.dataset.dot)]),
+        ...['held', 'bias'].map((k) => Number(document.querySelector('[data-stat="depth-sum"]').dataset[k]))]''')
+    assert len(rows) == 8                                      # one 5x5 slice per map of conv1
+    dots = [float(np.dot(np.float64(ws), np.float64(ps))) for ws, ps, _ in rows]
+    assert np.allclose(dots, [d for *_, d in rows], rtol=1e-6, atol=1e-7)
+    # The sum over the 8 channels plus the bias is what pycore's conv2 holds at that position.
+    assert abs(sum(dots) + bias - held) <= 1e-4 * max(1.0, abs(held)), (sum(dots) + bias, held)
