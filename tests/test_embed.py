@@ -380,7 +380,7 @@ def chromium_processes():
 
 def test_a_deck_of_embeds_costs_about_one_page(browser, base):
     """Memory (PSS) of a browser showing one page, against one showing the deck (four embeds of one
-    run): each in a browser of its own, after 15 s of training."""
+    run): each in a browser of its own, the least of six readings after 10 s of training."""
     from browser import CHROMIUM_FLAGS, chromium_path
     figures = {}
     for name, path in (('page', 'index.html'), ('deck', 'deck.html#/1')):
@@ -393,9 +393,14 @@ def test_a_deck_of_embeds_costs_about_one_page(browser, base):
             frame = w.page if name == 'page' else wait_until(
                 lambda: next((f for f in w.page.frames if 'index.html' in f.url), None), 30, 'an embed')
             wait_until(lambda: state_of(frame) == 'training', BOOT_S, 'training')
-            time.sleep(15)
-            mine = {pid: kind for pid, kind in chromium_processes().items() if pid not in before}
-            figures[name] = (pss_mb([p for p, k in mine.items() if k == 'renderer']), pss_mb(mine))
+            time.sleep(10)
+            # The least of a few samples: garbage waiting for collection makes single readings noisy.
+            samples = []
+            for _ in range(6):
+                mine = {pid: kind for pid, kind in chromium_processes().items() if pid not in before}
+                samples.append((pss_mb([p for p, k in mine.items() if k == 'renderer']), pss_mb(mine)))
+                time.sleep(1)
+            figures[name] = min(samples)
             assert w.errors == [] and w.foreign == []
         finally:
             b.close()

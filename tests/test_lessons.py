@@ -12,7 +12,7 @@ from pagekit import BOOT_S, Watched, wait_until
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
 session = pytest.importorskip('session')      # site/py is on sys.path (conftest.py)
 
-LESSONS = ['output-size', 'parameters', 'pooling', 'depth', 'sparse-matrix']
+LESSONS = ['output-size', 'parameters', 'pooling', 'depth', 'sparse-matrix', 'compare']
 
 
 @pytest.fixture
@@ -193,3 +193,41 @@ def test_depth(lesson):
     assert np.allclose(dots, [d for *_, d in rows], rtol=1e-6, atol=1e-7)
     # The sum over the 8 channels plus the bias is what pycore's conv2 holds at that position.
     assert abs(sum(dots) + bias - held) <= 1e-4 * max(1.0, abs(held)), (sum(dots) + bias, held)
+
+
+def first_of(site, dataset, labels):
+    """The index of the first test image of each class in `labels`, read from the built data."""
+    import gzip
+
+    import numpy as np
+    chunk = json.loads((site / 'data' / 'manifest.json').read_text())['datasets'][dataset]['test'][0]
+    raw = np.frombuffer(gzip.decompress((site / chunk['file']).read_bytes()), np.uint8)
+    ys, images = raw[:chunk['count']], raw[chunk['count']:].reshape(-1, 28, 28)
+    return [int(np.flatnonzero(ys == k)[0]) for k in labels], images
+
+
+def test_compare(lesson, site):
+    import numpy as np
+    w = lesson('?lesson=compare')
+    root = '[data-lesson="compare"]'
+    (four, nine), images = first_of(site, 'mnist', [4, 9])
+    first = w.page.locator('[data-control="lesson-image-0"]')
+    wait_until(lambda: first.input_value() == str(four) and w.page.locator(f'{root} [data-layer="conv2"]').count()
+               and 'class 9' in text(w, f'{root} [data-message="lesson"]'), 20, 'a 4 against a 9')
+    assert w.page.input_value('[data-control="lesson-image-1"]') == str(nine)
+    conv1, a, b, diff = w.page.evaluate(f'''(() => {{ const r = document.querySelector('{root}');
+        const m = r.querySelector('[data-layer="conv1"] figure[data-map="0"]').dataset;
+        return [JSON.parse(r.dataset.conv1), ...['a', 'b', 'diff'].map((k) => JSON.parse(m[k]))]; }})()''')
+    a, b, diff = (np.array(v).reshape(24, 24) for v in (a, b, diff))
+    assert np.allclose(diff, a - b, atol=1e-6)
+    # conv1's map 0 of the first image, recomputed here from the image and the weights the page used.
+    x = np.pad(images[four, 2:26, 2:26].astype(np.float64) / 255, 2)
+    k = np.array(conv1['w']).reshape(conv1['shape'])[0, 0]
+    expected = np.array([[np.sum(k * x[i:i + 5, j:j + 5]) for j in range(24)] for i in range(24)]) + conv1['b'][0]
+    assert np.allclose(a, expected, atol=1e-4), np.abs(a - expected).max()
+    if 'fashion-mnist' in json.loads((site / 'data' / 'manifest.json').read_text())['datasets']:
+        (pullover, coat), _ = first_of(site, 'fashion-mnist', [2, 4])
+        w.page.click('[data-control="lesson-fashion"]')
+        wait_until(lambda: first.input_value() == str(pullover) and 'Coat' in text(w, f'{root} [data-message="lesson"]'),
+                   30, 'a pullover against a coat')
+        assert w.page.input_value('[data-control="lesson-image-1"]') == str(coat)

@@ -372,6 +372,11 @@ class Session:
         probs, layers = pycore.inspect(self.net, x, label)
         return self._pack(layers, probs, label, f'test image #{index}')
 
+    def first_test_of(self, label):
+        """The index of the first loaded test image of class `label`, or -1 while none has arrived."""
+        idx = np.flatnonzero(self.ds.test.labels[:self.ds.test.count] == int(label))
+        return int(idx[0]) if len(idx) else -1
+
     def _usable(self):
         """Indices of the loaded training images that are not held out for validation."""
         return self.ds.indices()[0]

@@ -304,6 +304,7 @@ async function autosave(force = false) {
   }
 }
 
+let hadData = false;          // the last slice found training data
 async function trainLoop() {
   stage = 'training';
   for (;;) {
@@ -320,9 +321,12 @@ async function trainLoop() {
       if (!evaluating) await waitForWake(); else await nextTask();
       continue;
     }
+    // Once there is data, say so before the slice: a slide that is shown says "training" at once.
+    if (!paused && wanted && hadData) setState('training');
     // A step while paused trains exactly one batch (a zero budget still does one).
     const trained = trainSlice(stepRequested ? 0 : SLICE_MS);
     stepRequested = false;
+    hadData = trained;
     if (!trained) { await waitForWake(); continue; }
     if (!paused && wanted) setState('training');
     autosave();
@@ -365,6 +369,7 @@ const handlers = {
   cards(msg) { return call('cards', msg.count || 12); },
   plan(msg) { return call('plan', msg.spec); },
   inspect(msg) { return call('inspect_test', msg.index); },
+  first_test_of(msg) { return call('first_test_of', msg.label); },
   evaluate() {
     if (evaluating) return { ok: null };                  // one is running: its result reaches every page
     const r = call('start_evaluation'); evaluating = !r.error; wake(); return r;

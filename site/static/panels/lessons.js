@@ -1,6 +1,7 @@
 // The lessons: an index, and the open lesson (?lesson=ID). Each lesson is a module in lessons/
 // exporting {id, title, question, mount(root, ctx)}; it answers one question students ask, with
 // numbers pycore computes from the network being trained.
+import * as compare from '../lessons/compare.js';
 import * as depth from '../lessons/depth.js';
 import * as outputSize from '../lessons/output-size.js';
 import * as parameters from '../lessons/parameters.js';
@@ -8,7 +9,7 @@ import * as pooling from '../lessons/pooling.js';
 import * as sparseMatrix from '../lessons/sparse-matrix.js';
 import { el } from '../viewstate.js';
 
-export const LESSONS = [outputSize, parameters, pooling, depth, sparseMatrix];
+export const LESSONS = [outputSize, parameters, pooling, depth, sparseMatrix, compare];
 
 export function mount(root, ctx) {
   const index = root.querySelector('[data-role="lesson-index"]');
