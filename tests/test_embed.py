@@ -253,8 +253,10 @@ def test_keys_in_a_frame_and_the_deck_keys(open_page):
     wait_until(lambda: strip_examples(chart) == before + 20, 3, 's to train one batch of 20')
     chart.press('body', ' ')
     wait_until(lambda: state_of(chart) == 'training', 3, 'space to resume')
+    # Far enough that a reset run cannot catch up between two looks (it trains ~1,000 examples/s).
+    trained = wait_until(lambda: (n := strip_examples(chart)) > before + 4000 and n, 30, 'some more training')
     chart.press('body', 'r')
-    wait_until(lambda: (strip_examples(chart) or 0) < before, 5, 'r to reset')
+    wait_until(lambda: (strip_examples(chart) or 0) < trained - 3000, 5, 'r to reset')
     chart.press('body', 'ArrowRight')                         # the deck's key goes to the deck
     wait_until(lambda: w.page.evaluate('Reveal.getIndices().h') == 2, 3, 'the deck to move on')
     assert w.page.evaluate('document.hasFocus()')
