@@ -238,3 +238,12 @@ def test_window_is_a_moving_average():
     assert w.mean() == pytest.approx(2 / 3)
     w.add(np.array([0, 0]))
     assert w.mean() == 0
+
+
+def test_a_fresh_session_takes_the_loaded_images():
+    old = loaded_session()
+    fresh = bridge.Session(meta(600, 100))
+    assert fresh.train_for(0) is None                       # nothing loaded yet
+    assert fresh.take_data(old) and fresh.train_for(0)['stats']['train_loaded'] == 600
+    with pytest.raises(PycoreError, match='seed'):
+        bridge.Session(meta(600, 100), seed=5).take_data(old)

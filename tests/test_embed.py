@@ -308,6 +308,8 @@ def test_a_run_survives_its_frame(open_page):
     restored = strip_examples(again)
     assert restored >= saved, (restored, saved)
     assert 'continued the run saved at' in again.text_content('[data-role="run-note"]')
+    again.click('[data-control="start-fresh"]')                # and "Start fresh" starts over
+    wait_until(lambda: (strip_examples(again) or 0) < restored, 10, 'a fresh run')
 
 
 def test_pretrained_start_is_trained_and_keeps_training(open_page, site):

@@ -160,6 +160,14 @@ class Session:
         d = self.data[dataset]
         (d.train if kind == 'train' else d.test).add(raw, count)
 
+    def take_data(self, other):
+        """Use the images `other` (a session with the same seed, so the same validation split) has loaded."""
+        if other.seed != self.seed:
+            raise PycoreError(f'the data was split with seed {other.seed}, this session uses {self.seed}')
+        self.data = {**other.data, **{k: d for k, d in self.data.items() if k not in other.data}}
+        self.ds = self.data[self.ds.name]
+        return True
+
     def loaded(self, dataset):
         d = self.data.get(dataset)
         return (d.train.count, d.test.count) if d else (0, 0)

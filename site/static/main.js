@@ -203,8 +203,8 @@ function offerFresh() {
   if (!node) return;
   const b = document.createElement('button');
   b.type = 'button'; b.className = 'small'; b.dataset.control = 'start-fresh'; b.textContent = 'Start fresh';
-  b.addEventListener('click', async () => { await ctx.changeNetwork('fresh', {}); runNote(''); });
-  node.append(' ', b);
+  b.addEventListener('click', async () => { await ctx.changeNetwork('fresh', {}); runNote(''); b.remove(); });
+  node.after(b);                      // beside the note, which may be cut short to fit the strip
 }
 
 // The run's settings go first: the worker waits for them before it makes the network.

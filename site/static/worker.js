@@ -3,6 +3,8 @@
 // asked, snapshots of every layer. It runs as a dedicated Worker for one page, or as a SharedWorker
 // that every embed of one run in a deck connects to: each connection is a port, and the run trains
 // while the user has not paused it and at least one port says its embed can be seen.
+import { forgetRun, loadRun, saveRun } from './runstore.js';
+
 const ROOT = new URL('../', import.meta.url);
 // Pyodide's module, in the site's versioned runtime folder (index.html names it: ?pyodide=...).
 const PYODIDE_MJS = new URL(new URL(import.meta.url).searchParams.get('pyodide') || 'missing', ROOT);
@@ -113,8 +115,6 @@ async function fetchBytes(path) {
   return bytes;
 }
 
-import { forgetRun, loadRun, saveRun } from './runstore.js';
-
 // Session methods return {ok} or {error} (a PycoreError message for bad user input).
 function call(method, ...args) { return bridge.call(session, method, ...args); }
 
@@ -169,8 +169,9 @@ function datasetMeta() {
 }
 
 // The run the page asked for: from its URL state, then (start=pretrained) the build's trained run,
-// then (an embed) the run it had when its frame was last destroyed. -> notes about what was not used.
-async function openSession() {
+// then, when `restore`, (an embed) the run it had when its frame was last destroyed.
+// -> notes about what was not used.
+async function openSession({ restore = true } = {}) {
   const v = config.values;
   fromPretrained = null;
   const settings = Object.fromEntries(['preset', 'spec', 'dataset', 'seed', 'method', 'learning_rate', 'momentum',
@@ -195,7 +196,7 @@ async function openSession() {
     }
   }
   restored = null;
-  if (config.autosave) {
+  if (config.autosave && restore) {
     try {
       const saved = await loadRun(config.autosave);
       if (saved) {
@@ -350,8 +351,13 @@ const handlers = {
   spec(msg) { return renet(call('change_spec', msg.text)); },
   reset() { return renet(call('reset')); },
   async fresh() {
+    const old = session;
+    const notes = await openSession({ restore: false });
+    const kept = call('take_data', old);                   // the images already here, not downloaded again
+    old.destroy();
+    if (kept.error) { loading.clear(); loadData(call('dataset_name').ok); }
+    savedExamples = -1;
     if (config.autosave) await forgetRun(config.autosave).catch(() => {});
-    const notes = await openSession();
     restored = null;
     renet({ ok: call('describe').ok });
     return { ok: notes };
