@@ -10,7 +10,7 @@ import pycore
 from pagekit import BOOT_S, Watched, wait_until
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
-session = pytest.importorskip('session')      # site/py is on sys.path (conftest.py)
+presets = pytest.importorskip('presets')      # site/py is on sys.path (conftest.py)
 
 LESSONS = ['output-size', 'parameters', 'pooling', 'depth', 'sparse-matrix', 'compare']
 
@@ -85,8 +85,8 @@ def test_parameters(lesson):
     w.page.fill('[data-control="lesson-C"]', '8')
     w.page.fill('[data-control="lesson-K"]', '16')
     assert text(w, '[data-stat="parameters"]').endswith(f'{16 * (5 * 5 * 8 + 1):,} parameters')
-    cnn = pycore.Net.from_spec(session.PRESETS['convnetjs']['spec']).param_count()
-    mlp = pycore.Net.from_spec(session.PRESETS['mlp']['spec']).param_count()
+    cnn = pycore.Net.from_spec(presets.PRESETS['convnetjs']['spec']).param_count()
+    mlp = pycore.Net.from_spec(presets.PRESETS['mlp']['spec']).param_count()
     wait_until(lambda: w.page.locator(f'{root} [data-result="mlp"]').count(), 10, 'the comparison')
     assert f'{cnn:,} parameters' in text(w, f'{root} [data-result="cnn"]')
     assert f'{mlp:,} parameters' in text(w, f'{root} [data-result="mlp"]')
@@ -170,7 +170,7 @@ def test_pooling(lesson):
     values, out, kind = window(w)
     assert kind == 'mean' and abs(np.mean(values) - out) < 1e-6
     w.page.click('[data-control="lesson-strided"]')
-    strided = pycore.Net.from_spec(session.PRESETS['strided']['spec']).param_count()
+    strided = pycore.Net.from_spec(presets.PRESETS['strided']['spec']).param_count()
     wait_until(lambda: f'{strided:,} parameters' in text(w, '#param-count'), 10, 'the stride-2 preset')
     assert 'no pool layer' in text(w, '[data-stat="pool-shrink"]')
 

@@ -1,7 +1,8 @@
 """The one module between the page's worker and Python: it turns session results into plain JS
 values (objects, numbers, typed arrays) and bad user input into messages."""
 from pycore import PycoreError
-from session import PRESETS, Session   # noqa: F401  what the worker uses
+from presets import PRESETS  # noqa: F401  (the worker hands them to the page)
+from session import Session
 
 
 def export(value):

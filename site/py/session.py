@@ -6,54 +6,13 @@ import time
 import numpy as np
 
 import pycore
+from config import check_options, options_of, settings
 from datasets import IMAGE, Dataset, Window
+from history import History
 from pycore import PycoreError
 from pycore.data import crop, prepare_digit, random_crops, to_float
 from pycore.metrics import confident_mistakes, confusion_matrix, per_class_accuracy
 
-PRESETS = {
-    'convnetjs': {'title': 'ConvNetJS MNIST net', 'spec': pycore.CONVNETJS_MNIST},
-    'mlp': {'title': 'Plain MLP (two hidden layers)', 'spec': [
-        {'type': 'input', 'out_sx': 24, 'out_sy': 24, 'out_depth': 1},
-        {'type': 'fc', 'num_neurons': 100, 'activation': 'relu'},
-        {'type': 'fc', 'num_neurons': 100, 'activation': 'relu'},
-        {'type': 'softmax', 'num_classes': 10}]},
-    'deeper': {'title': 'Deeper net (four 3x3 conv layers)', 'spec': [
-        {'type': 'input', 'out_sx': 24, 'out_sy': 24, 'out_depth': 1},
-        {'type': 'conv', 'sx': 3, 'filters': 8, 'stride': 1, 'pad': 1, 'activation': 'relu'},
-        {'type': 'conv', 'sx': 3, 'filters': 8, 'stride': 1, 'pad': 1, 'activation': 'relu'},
-        {'type': 'pool', 'sx': 2, 'stride': 2},
-        {'type': 'conv', 'sx': 3, 'filters': 16, 'stride': 1, 'pad': 1, 'activation': 'relu'},
-        {'type': 'pool', 'sx': 2, 'stride': 2},
-        {'type': 'conv', 'sx': 3, 'filters': 16, 'stride': 1, 'pad': 1, 'activation': 'relu'},
-        {'type': 'pool', 'sx': 2, 'stride': 2},
-        {'type': 'fc', 'num_neurons': 32, 'activation': 'relu'},
-        {'type': 'softmax', 'num_classes': 10}]},
-    # ConvNetJS's net with each pool layer replaced by a conv of the same size and stride: the
-    # network learns how to downsample.
-    'strided': {'title': 'Stride-2 convs instead of pooling', 'spec': [
-        {'type': 'input', 'out_sx': 24, 'out_sy': 24, 'out_depth': 1},
-        {'type': 'conv', 'sx': 5, 'filters': 8, 'stride': 1, 'pad': 2, 'activation': 'relu'},
-        {'type': 'conv', 'sx': 2, 'filters': 8, 'stride': 2, 'pad': 0, 'activation': 'relu'},
-        {'type': 'conv', 'sx': 5, 'filters': 16, 'stride': 1, 'pad': 2, 'activation': 'relu'},
-        {'type': 'conv', 'sx': 3, 'filters': 16, 'stride': 3, 'pad': 0, 'activation': 'relu'},
-        {'type': 'softmax', 'num_classes': 10}]},
-}
-
-
-OPTION_KEYS = ('method', 'learning_rate', 'momentum', 'batch_size', 'l1_decay', 'l2_decay')
-MAX_BATCH = 1000              # the page's limit on batch_size (the control's and the URL's)
-
-
-def check_options(options):
-    """Trainer options as the page accepts them: pycore's rules plus the page's batch limit."""
-    try:
-        opts = pycore.TrainerOptions(**options)
-    except TypeError as e:
-        raise PycoreError(f'unknown trainer option: {e}') from None
-    if opts.batch_size > MAX_BATCH:
-        raise PycoreError(f'batch_size must be at most {MAX_BATCH}, got {opts.batch_size}')
-    return opts
 
 
 class Session:
@@ -64,9 +23,6 @@ class Session:
     TEST_WINDOW = 500
     EVAL_RATIO = 10           # score one validation and one test image per this many trained
     EVAL_BATCH = 40           # ...in batches of at least this many, as each forward call has a fixed cost
-
-    CHART_EVERY = 500         # examples between points of the charts' history
-    CHART_POINTS = 2000       # past this, neighbouring points of the history are merged in pairs
 
     def __init__(self, datasets, dataset='mnist', spec=None, trainer=None, seed=0):
         """datasets: name -> {'title', 'classes', 'train_count', 'test_count'} (the data manifest)."""
@@ -96,44 +52,18 @@ class Session:
         self.pending_eval = 0
         self.evaluation = None
         self.last = {}
-        self.history = {'loss': [], 'accuracy': []}
-        self.chart_from = self.trainer.examples
-        self.chart_sum = [0.0, 0.0, 0]        # classification loss, total loss, examples
+        self.history = History(self.trainer.examples)
 
     @classmethod
     def from_config(cls, datasets, config):
-        """A session from the page's URL state: config may hold 'dataset', 'seed', 'preset' or 'spec'
-        (JSON text, validated like the editor's) and the trainer options of OPTION_KEYS. A value pycore
-        rejects is left out and reported. -> (session, notes), notes: [{'key', 'value', 'why'}]."""
-        if hasattr(config, 'to_py'):
-            config = config.to_py()
-        config = {k: v for k, v in dict(config or {}).items() if v is not None}
-        notes = []
-
-        def reject(key, why):
-            notes.append({'key': key, 'value': str(config.pop(key)), 'why': why})
-
-        if 'dataset' in config and config['dataset'] not in datasets:
-            reject('dataset', f'this build has no such dataset; it has {", ".join(datasets)}')
-        if 'preset' in config and config['preset'] not in PRESETS:
-            reject('preset', f'no such preset; the presets are {", ".join(PRESETS)}')
-        options = dict(pycore.CONVNETJS_TRAINER)
-        for key in OPTION_KEYS:
-            if key in config:
-                try:
-                    check_options({**options, key: config[key]})
-                    options[key] = config[key]
-                except PycoreError as e:
-                    reject(key, str(e))
-        base = {'dataset': config.get('dataset', next(iter(datasets))), 'trainer': options,
-                'seed': int(config.get('seed', 0))}
-        for key in ('spec', 'preset'):       # a spec wins over a preset, as it is more specific
-            if key in config:
-                spec = config[key] if key == 'spec' else PRESETS[config[key]]['spec']
-                try:
-                    return cls(datasets, spec=spec, **base), notes
-                except PycoreError as e:
-                    reject(key, str(e))
+        """A session from the page's URL state (see config.settings). A value pycore rejects is left
+        out and reported. -> (session, notes), notes: [{'key', 'value', 'why'}]."""
+        base, specs, notes = settings(datasets, config)
+        for key, value, spec in specs:    # a spec wins over a preset, as it is more specific
+            try:
+                return cls(datasets, spec=spec, **base), notes
+            except PycoreError as e:      # valid, but it does not fit the images
+                notes.append({'key': key, 'value': str(value), 'why': str(e)})
         return cls(datasets, **base), notes
 
     def _check_fits(self, net):
@@ -217,6 +147,11 @@ class Session:
         self.options = dict(self.trainer.options.__dict__)
         return self.options
 
+    def apply_url_options(self, config):
+        """After loading a run (the pretrained one): the trainer options the page's URL sets win."""
+        options = options_of(config)
+        return self.set_options(options) if options else self.options
+
     def change_spec(self, text):
         """Train a new net from spec text (JSON); the current one keeps training if it is invalid."""
         self._start(pycore.Net.from_spec(text, seed=self.net.seed))
@@ -268,7 +203,8 @@ class Session:
             snap = self._pack(pycore.snapshot(self.net, 0), self.net.layers[-1].out[0].ravel(), int(y[0]),
                               'the latest training example') if self.focus is None else self.snapshot()
         self._score_held_out(trained)
-        chart = self._chart_point(loss, (s['l2_decay_loss'] + s['l1_decay_loss']) * trained, trained)
+        chart = self.history.add(self.trainer.examples, loss, (s['l2_decay_loss'] + s['l1_decay_loss']) * trained, trained,
+                                 (self.train_acc.mean(), self.val_acc.mean(), self.test_acc.mean()))
         self.last = {'examples': self.trainer.examples, 'steps': self.trainer.steps,
                      'fwd_ms': fwd / trained, 'bwd_ms': bwd / trained, 'loss': loss / trained,
                      'l2_loss': s['l2_decay_loss'], 'l1_loss': s['l1_decay_loss'],
@@ -278,34 +214,12 @@ class Session:
                      'work_ms': (time.perf_counter() - t0) * 1000, 'chart': chart}
         return {'stats': self.last, 'snapshot': snap}
 
-    def _chart_point(self, loss_sum, decay_sum, n):
-        """Add a slice's losses (sums over its n examples) to the charts' history; every CHART_EVERY
-        examples a point is made. -> {'loss': point, 'accuracy': point} or None, each point being
-        [examples, {series: value}] with accuracies in percent (None where not measured yet)."""
-        c = self.chart_sum
-        c[0] += loss_sum
-        c[1] += loss_sum + decay_sum
-        c[2] += n
-        if self.trainer.examples < self.chart_from + self.CHART_EVERY:
-            return None
-        pct = lambda v: None if v is None else 100 * v   # noqa: E731
-        x = self.trainer.examples
-        point = {'loss': [x, {'loss': c[0] / c[2], 'total': c[1] / c[2]}],
-                 'accuracy': [x, {'train': pct(self.train_acc.mean()), 'validation': pct(self.val_acc.mean()),
-                                  'test': pct(self.test_acc.mean())}]}
-        for key, p in point.items():
-            self.history[key].append(p)
-            if len(self.history[key]) > self.CHART_POINTS:
-                self.history[key] = _merge_pairs(self.history[key])
-        self.chart_from, self.chart_sum = x, [0.0, 0.0, 0]
-        return point
-
     def charts(self):
         """The charts' history since this net started: {'loss': [points], 'accuracy': [points]}."""
-        return self.history
+        return self.history.points
 
     def clear_charts(self):
-        self.history = {'loss': [], 'accuracy': []}
+        self.history.clear()
         return True
 
     def _score_held_out(self, trained):
@@ -324,10 +238,14 @@ class Session:
             idx = self.eval_rng.integers(0, d.test.count, k)
             self.test_acc.add(self.predict(d.test.images[idx]).argmax(1) == d.test.labels[idx])
 
+    def _centre(self, images):
+        """(N, 28, 28) uint8 -> (N, 1, crop, crop) float32: the centre crop the net is scored on."""
+        m = (IMAGE - self.crop) // 2
+        return to_float(crop(images, self.crop, m, m))
+
     def predict(self, images):
         """(N, 28, 28) uint8 -> (N, K) class probabilities (centre crop)."""
-        m = (IMAGE - self.crop) // 2
-        return self.net.forward(to_float(crop(images, self.crop, m, m)))
+        return self.net.forward(self._centre(images))
 
     def set_focus(self, kind, index=None, pixels=None, width=None, height=None):
         """Choose the example the network view shows: 'training' (the latest training example),
@@ -358,9 +276,7 @@ class Session:
         each array part being {'data': flat float32, 'shape', 'min', 'max'}."""
         f = self.focus
         if f is not None:
-            m = (IMAGE - self.crop) // 2
-            x = to_float(crop(f['image'][None], self.crop, m, m))[0]
-            label = f['label']
+            x, label = self._centre(f['image'][None])[0], f['label']
         elif self.last_example is not None and self.last_example[0].shape == self.net.input_shape:
             x, label = self.last_example
         else:
@@ -374,10 +290,8 @@ class Session:
         index = int(index)
         if not 0 <= index < self.ds.test.count:
             raise PycoreError(f'test image {index} is not loaded')
-        m = (IMAGE - self.crop) // 2
-        x = to_float(crop(self.ds.test.images[index][None], self.crop, m, m))[0]
         label = int(self.ds.test.labels[index])
-        probs, layers = pycore.inspect(self.net, x, label)
+        probs, layers = pycore.inspect(self.net, self._centre(self.ds.test.images[index][None])[0], label)
         return self._pack(layers, probs, label, f'test image #{index}')
 
     def first_test_of(self, label):
@@ -461,21 +375,10 @@ class Session:
         state = {'dataset': self.ds.name, 'seed': self.seed, 'rng': _rng_out(self.rng),
                  'eval_rng': _rng_out(self.eval_rng), 'pending_eval': self.pending_eval,
                  'windows': [list(w.values) for w in (self.train_acc, self.val_acc, self.test_acc)],
-                 'history': self.history, 'chart_from': self.chart_from, 'chart_sum': self.chart_sum}
+                 **self.history.to_state()}
         if hasattr(page, 'to_py'):
             page = page.to_py()
         return pycore.to_json(self.net, self.trainer, extra={'session': state, 'page': page})
-
-    def _load_history(self, state, page):
-        """The charts' history of a loaded run: the session's own, or (older files) the page's charts."""
-        if 'history' in state:
-            h = state['history']
-            self.history = {'loss': _points(h['loss']), 'accuracy': _points(h['accuracy'])}
-            self.chart_from = int(state['chart_from'])
-            self.chart_sum = [float(state['chart_sum'][0]), float(state['chart_sum'][1]), int(state['chart_sum'][2])]
-        elif isinstance(page, dict) and isinstance(page.get('charts'), dict):
-            charts = page['charts']
-            self.history = {k: _points(charts.get(k, [])) for k in ('loss', 'accuracy')}
 
     def load(self, text):
         """Continue a saved run exactly where it was. Returns describe() plus the saved 'page' value."""
@@ -489,7 +392,7 @@ class Session:
             raise PycoreError('the file is a pycore run but not one saved from this page') from None
         if name not in self.meta:
             raise PycoreError(f'the run was trained on {name!r}, which this build does not have')
-        previous = (self.ds, self.net, self.trainer, self.options)
+        previous = dict(self.__dict__)      # a file that fails half-way leaves the run as it was
         if name not in self.data:
             self.data[name] = Dataset(name, self.meta[name], self.seed)
         self.ds = self.data[name]
@@ -502,41 +405,14 @@ class Session:
             self.train_acc, self.val_acc, self.test_acc = (
                 Window(size, values) for size, values in zip(
                     (self.TRAIN_WINDOW, self.VALIDATION_WINDOW, self.TEST_WINDOW), state['windows']))
-            self._load_history(state, extra.get('page'))
+            self.history = History.from_state(state, extra.get('page'), trainer.examples)
         except (KeyError, TypeError, ValueError) as e:
-            self.ds, self.net, self.trainer, self.options = previous
+            self.__dict__.update(previous)
             raise PycoreError(f'the saved session state is malformed: {e}') from None
         except PycoreError:
-            self.ds, self.net, self.trainer, self.options = previous
+            self.__dict__.update(previous)
             raise
         return {**self.describe(), 'page': extra.get('page')}
-
-
-def _merge_pairs(points):
-    """Halve a history: neighbouring points averaged in pairs (a lone last point kept)."""
-    merged = []
-    for a, b in zip(points[0::2], points[1::2]):
-        keys = set(a[1]) | set(b[1])
-        values = {}
-        for k in keys:
-            v = [p[1].get(k) for p in (a, b) if p[1].get(k) is not None]
-            values[k] = sum(v) / len(v) if v else None
-        merged.append([(a[0] + b[0]) / 2, values])
-    if len(points) % 2:
-        merged.append(points[-1])
-    return merged
-
-
-def _points(value):
-    """Chart points from a file, checked: [[examples, {series: number or None}], ...]."""
-    if not isinstance(value, list):
-        raise ValueError('chart history must be a list')
-    out = []
-    for p in value:
-        if not (isinstance(p, list) and len(p) == 2 and isinstance(p[0], (int, float)) and isinstance(p[1], dict)):
-            raise ValueError(f'bad chart point {json.dumps(p)[:60]}')
-        out.append([p[0], {str(k): (float(v) if isinstance(v, (int, float)) else None) for k, v in p[1].items()}])
-    return out
 
 
 def _rng_out(rng):

@@ -3,8 +3,6 @@
 // (autoplay, a click, or reveal.js's slide:start). Also the frame's keys: space pauses or resumes,
 // s steps, r resets, and the deck's own keys go back to the deck.
 
-const HEARTBEAT_MS = 2000;    // the run counts a page as gone when it stops saying it is visible
-
 /** Is this page one of the copies reveal.js's speaker view loads (?receiver), which are never shown
  * as the audience's slide? Only same-origin ancestors can be checked. */
 function inSpeakerView() {
@@ -81,7 +79,6 @@ export function watchVisibility({ framed, autoplay, onChange }) {
     new MutationObserver(follow).observe(slide, { attributes: true, attributeFilter: ['class'] });
     follow();
   }
-  setInterval(() => { if (last) onChange(true, ''); }, HEARTBEAT_MS);
   update(true);
   return {
     start() { started = true; slideShown = true; update(); },

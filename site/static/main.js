@@ -17,6 +17,7 @@ import { KEYS, PANELS, queryOf, readState, runKey, shareLinks, writeState } from
 
 const PANEL_MODULES = { controls, stats, charts, network, lessons, predictions, evaluation, custom, files };
 const EMBED_PANELS = ['charts', 'network'];   // what an embed shows when its URL names no panels
+const HEARTBEAT_MS = 2000;   // see active()
 // Loading with no news from the worker for this long is an error; ?stall=SECONDS changes it.
 const STALL_MS = 1000 * (Number(new URLSearchParams(location.search).get('stall')) || 30);
 
@@ -211,11 +212,15 @@ function offerFresh() {
 const runValues = Object.fromEntries(Object.keys(KEYS).filter((k) => KEYS[k].run).map((k) => [k, url[k]]));
 run.request('configure', { values: runValues, autosave: embed ? `embed ${runKey(url)}` : null }).catch(() => {});
 
-// Training and drawing only while this page can be seen (a frame) and has been started.
+// Training and drawing only while this page can be seen (a frame) and has been started. While it
+// trains it says so every HEARTBEAT_MS: the run counts a page that falls silent as gone.
+let training = false;
 function active(on) {
+  training = on;
   run.request('active', { active: on }).catch(() => {});
   if (on) draw();
 }
+setInterval(() => { if (training) run.request('active', { active: true }).catch(() => {}); }, HEARTBEAT_MS);
 function draw() { if (!drawing) { drawing = true; requestAnimationFrame(frame); } }
 if (framed) {
   visibility = watchVisibility({ framed, autoplay: url.autoplay, onChange: (on) => {
@@ -225,10 +230,8 @@ if (framed) {
   } });
 } else if (url.autoplay) {
   active(true);
-  setInterval(() => active(true), 2000);   // the run counts a silent page as gone
 } else {
-  visibility = { started: false, start() { if (!this.started) { this.started = true; active(true); setInterval(() => active(true), 2000); } },
-                 reason: () => 'press Play to train' };
+  visibility = { start: () => active(true), reason: () => 'press Play to train' };
 }
 draw();
 

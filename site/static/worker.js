@@ -3,6 +3,7 @@
 // asked, snapshots of every layer. It runs as a dedicated Worker for one page, or as a SharedWorker
 // that every embed of one run in a deck connects to: each connection is a port, and the run trains
 // while the user has not paused it and at least one port says its embed can be seen.
+import { fetchBytes as fetchFile, loaded, watchFetches } from './fetching.js';
 import { forgetRun, loadRun, saveRun } from './runstore.js';
 
 const ROOT = new URL('../', import.meta.url);
@@ -15,7 +16,6 @@ const ALIVE_MS = 6000;        // a port that has not said it is visible for this
 const AUTOSAVE_MS = 5000;     // while training, save the run this often (when the page asked for it)
 
 let stage = 'starting';
-let bytesLoaded = 0;
 let paused = false;           // by the user, for every port
 let stepRequested = false;
 let evaluating = false;
@@ -50,7 +50,7 @@ function trainingWanted() {
 function setState(state) { if (state !== lastState) { lastState = state; post({ type: 'state', state }); } }
 function progress(newStage) {
   if (newStage) stage = newStage;
-  post({ type: 'progress', stage, bytes: bytesLoaded });
+  post({ type: 'progress', stage, bytes: loaded() });
 }
 function fail(message, detail = '') {
   fatal = { type: 'error', message, detail: String(detail || '') };
@@ -58,62 +58,8 @@ function fail(message, detail = '') {
 }
 function wake() { if (wakeUp) wakeUp(); }
 
-// Every fetch (Pyodide's own included) goes through here: it counts bytes for the progress line
-// and turns the two silent failure modes (HTTP errors, wasm with the wrong MIME type) into errors.
-const realFetch = self.fetch.bind(self);
-self.fetch = async (input, init) => {
-  const url = input instanceof Request ? input.url : String(input);   // Pyodide passes URL objects
-  const name = decodeURIComponent(new URL(url, ROOT).pathname.split('/').pop());
-  let resp;
-  try {
-    resp = await realFetch(input, init);
-  } catch (e) {
-    const err = new Error(`could not download ${name}: ${e.message}`);
-    fail(err.message, url);
-    throw err;
-  }
-  if (!resp.ok) {
-    const err = new Error(`could not download ${name}: the server answered HTTP ${resp.status}`);
-    fail(err.message, url);
-    throw err;
-  }
-  const type = resp.headers.get('content-type') || '';
-  if (name.endsWith('.wasm') && !type.startsWith('application/wasm')) {
-    const err = new Error(`${name} was served as "${type || 'no type'}" but browsers only run it when ` +
-      'served as "application/wasm". Serve the folder with `python build.py serve` or set that MIME type on your host.');
-    fail(err.message, url);
-    throw err;
-  }
-  // The wasm response is handed over untouched: a re-wrapped Response has no URL, and Chromium
-  // only caches compiled WebAssembly for responses it can tie to a URL.
-  if (!resp.body || name.endsWith('.wasm')) {
-    bytesLoaded += Number(resp.headers.get('content-length')) || 0;
-    return resp;
-  }
-  const reader = resp.body.getReader();
-  const counted = new ReadableStream({
-    async pull(ctrl) {
-      const { done, value } = await reader.read();
-      if (done) { ctrl.close(); return; }
-      bytesLoaded += value.byteLength;
-      if (stage !== 'training') progress();
-      ctrl.enqueue(value);
-    },
-    cancel(reason) { return reader.cancel(reason); },
-  });
-  return new Response(counted, { status: resp.status, statusText: resp.statusText, headers: resp.headers });
-};
-
-async function fetchBytes(path) {
-  const resp = await self.fetch(new URL(path, ROOT).href);
-  let bytes = new Uint8Array(await resp.arrayBuffer());
-  // Chunks are gzip files; a host that already decoded them (Content-Encoding) hands us raw bytes.
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-    bytes = new Uint8Array(await new Response(stream).arrayBuffer());
-  }
-  return bytes;
-}
+watchFetches(ROOT, { onFail: fail, onBytes: () => { if (stage !== 'training') progress(); } });
+const fetchBytes = (path) => fetchFile(ROOT, path);
 
 // Session methods return {ok} or {error} (a PycoreError message for bad user input).
 function call(method, ...args) { return bridge.call(session, method, ...args); }
@@ -174,9 +120,7 @@ function datasetMeta() {
 async function openSession({ restore = true } = {}) {
   const v = config.values;
   fromPretrained = null;
-  const settings = Object.fromEntries(['preset', 'spec', 'dataset', 'seed', 'method', 'learning_rate', 'momentum',
-    'batch_size', 'l1_decay', 'l2_decay'].map((k) => [k, v[k]]).filter(([, x]) => x !== null && x !== undefined));
-  session = bridge.open_session(pyodide.toPy(datasetMeta()), pyodide.toPy(settings));
+  session = bridge.open_session(pyodide.toPy(datasetMeta()), pyodide.toPy(v));   // Python reads what it knows
   const notes = call('take_notes').ok;
   const pretrained = manifest.pretrained && manifest.pretrained[call('dataset_name').ok];
   if (v.start === 'pretrained') {
@@ -189,9 +133,7 @@ async function openSession({ restore = true } = {}) {
       if (r.error) notes.push({ key: 'start', value: 'pretrained', why: r.error });
       else {
         fromPretrained = { examples: pretrained.examples, test_accuracy: pretrained.test_accuracy };
-        const options = Object.fromEntries(['method', 'learning_rate', 'momentum', 'batch_size', 'l1_decay', 'l2_decay']
-          .filter((k) => v[k] !== null && v[k] !== undefined).map((k) => [k, v[k]]));
-        if (Object.keys(options).length) call('set_options', pyodide.toPy(options));
+        call('apply_url_options', pyodide.toPy(v));
       }
     }
   }
@@ -425,7 +367,7 @@ function connect(port) {
   else if (announced) {
     send(port, { ...announced, net: call('describe').ok, charts: call('charts').ok, notes: [] });
     send(port, { type: 'state', state: lastState || 'waiting' });
-  } else send(port, { type: 'progress', stage, bytes: bytesLoaded });
+  } else send(port, { type: 'progress', stage, bytes: loaded() });
 }
 
 if (SHARED) {

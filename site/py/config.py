@@ -1,0 +1,57 @@
+"""The page's URL settings of a run, checked: trainer options within the page's limits, the dataset,
+the seed, and a spec or preset. What pycore rejects is reported, never raised."""
+import pycore
+from pycore import PycoreError
+from presets import PRESETS
+
+OPTION_KEYS = ('method', 'learning_rate', 'momentum', 'batch_size', 'l1_decay', 'l2_decay')
+MAX_BATCH = 1000              # the page's limit on batch_size (the control's and the URL's)
+
+
+def check_options(options):
+    """Trainer options as the page accepts them: pycore's rules plus the page's batch limit."""
+    try:
+        opts = pycore.TrainerOptions(**options)
+    except TypeError as e:
+        raise PycoreError(f'unknown trainer option: {e}') from None
+    if opts.batch_size > MAX_BATCH:
+        raise PycoreError(f'batch_size must be at most {MAX_BATCH}, got {opts.batch_size}')
+    return opts
+
+
+def settings(datasets, config):
+    """config: the page's URL values ('dataset', 'seed', 'preset', 'spec' as JSON text, the trainer
+    options of OPTION_KEYS; None or absent for unset). -> (Session keyword arguments, [(key, value,
+    spec)] to try in order, notes [{'key', 'value', 'why'}] for the values left out)."""
+    if hasattr(config, 'to_py'):
+        config = config.to_py()
+    config = {k: v for k, v in dict(config or {}).items() if v is not None}
+    notes = []
+
+    def reject(key, why):
+        notes.append({'key': key, 'value': str(config.pop(key)), 'why': why})
+
+    if 'dataset' in config and config['dataset'] not in datasets:
+        reject('dataset', f'this build has no such dataset; it has {", ".join(datasets)}')
+    if 'preset' in config and config['preset'] not in PRESETS:
+        reject('preset', f'no such preset; the presets are {", ".join(PRESETS)}')
+    options = dict(pycore.CONVNETJS_TRAINER)
+    for key in OPTION_KEYS:
+        if key in config:
+            try:
+                check_options({**options, key: config[key]})
+                options[key] = config[key]
+            except PycoreError as e:
+                reject(key, str(e))
+    base = {'dataset': config.get('dataset', next(iter(datasets))), 'trainer': options,
+            'seed': int(config.get('seed', 0))}
+    specs = [(key, config[key], config[key] if key == 'spec' else PRESETS[config[key]]['spec'])
+             for key in ('spec', 'preset') if key in config]
+    return base, specs, notes
+
+
+def options_of(config):
+    """The trainer options the URL sets: {key: value} for the keys of OPTION_KEYS it has."""
+    if hasattr(config, 'to_py'):
+        config = config.to_py()
+    return {k: v for k, v in dict(config or {}).items() if k in OPTION_KEYS and v is not None}
