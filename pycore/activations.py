@@ -58,6 +58,26 @@ class ELU(Layer):
         return np.where(self._pos, dout, dout * (dout.dtype.type(self.alpha) * self._neg_exp))
 
 
+class SELU(Layer):
+    """scale * ELU(x) with alpha and scale fixed so activations self-normalize (Klambauer et al. 2017)."""
+    type = 'selu'
+    alpha = 1.6732632423543772848170429916717
+    scale = 1.0507009873554804934193349852946
+
+    def forward(self, x, training=False):
+        self._pos = x > 0                                # (N, C, H, W)
+        neg = np.where(self._pos, x.dtype.type(0), x)   # keeps exp from overflowing on large x
+        self._neg_exp = np.exp(neg)
+        scale, alpha = x.dtype.type(self.scale), x.dtype.type(self.alpha)
+        self.out = scale * np.where(self._pos, x, alpha * (self._neg_exp - 1))
+        return self.out
+
+    def backward(self, dout):
+        self.dout = dout
+        scale, alpha = dout.dtype.type(self.scale), dout.dtype.type(self.alpha)
+        return scale * np.where(self._pos, dout, dout * (alpha * self._neg_exp))
+
+
 class Sigmoid(Layer):
     type = 'sigmoid'
 
@@ -102,4 +122,4 @@ def sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-ACTIVATIONS = {c.type: c for c in (ReLU, LeakyReLU, ELU, Sigmoid, Tanh, Softplus)}
+ACTIVATIONS = {c.type: c for c in (ReLU, LeakyReLU, ELU, SELU, Sigmoid, Tanh, Softplus)}

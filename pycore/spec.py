@@ -7,7 +7,7 @@ import math
 
 from .errors import PycoreError
 
-ACTIVATION_TYPES = ('relu', 'lrelu', 'elu', 'sigmoid', 'tanh', 'softplus')
+ACTIVATION_TYPES = ('relu', 'lrelu', 'elu', 'selu', 'sigmoid', 'tanh', 'softplus')
 LOSS_TYPES = ('softmax', 'svm', 'regression')
 _MUL = {'l1_decay_mul': 0.0, 'l2_decay_mul': 1.0}
 
@@ -21,7 +21,7 @@ KEYS = {
     'pool': {'sx': REQUIRED, 'sy': None, 'stride': 2, 'pad': 0},
     'avgpool': {'sx': REQUIRED, 'sy': None, 'stride': 2, 'pad': 0},
     'dropout': {'drop_prob': 0.5},
-    'relu': {}, 'sigmoid': {}, 'tanh': {}, 'softplus': {},
+    'relu': {}, 'selu': {}, 'sigmoid': {}, 'tanh': {}, 'softplus': {},
     'lrelu': {'alpha': 0.01}, 'elu': {'alpha': 1.0},
     'softmax': {'num_classes': REQUIRED},
     'svm': {'num_classes': REQUIRED},

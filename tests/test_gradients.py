@@ -122,6 +122,12 @@ SPECS = {
         {'type': 'fc', 'num_neurons': 7, 'activation': 'lrelu'},
         {'type': 'fc', 'num_neurons': 5, 'activation': 'tanh'},
         {'type': 'regression', 'num_neurons': 2}],
+    'conv-selu': [
+        {'type': 'input', 'out_sx': 5, 'out_sy': 5, 'out_depth': 2},
+        {'type': 'conv', 'sx': 3, 'filters': 3, 'stride': 1, 'pad': 1, 'activation': 'selu'},
+        {'type': 'fc', 'num_neurons': 4},
+        {'type': 'selu'},
+        {'type': 'softmax', 'num_classes': 3}],
 }
 
 
@@ -140,8 +146,9 @@ def test_whole_net(name):
     loss()
     analytic = {(i, k): layer.grads[k].copy() for i, layer in enumerate(net.layers) for k in layer.params}
     assert analytic
-    # Relu and max pool have kinks: a small step keeps the difference quotient on one side of them.
-    h = 1e-4 if name == 'convnetjs-like' else 1e-3
+    # Relu, selu (its slope jumps from scale*alpha to scale at 0) and max pool have kinks: a small
+    # step keeps the difference quotient on one side of them.
+    h = 1e-4 if name in ('convnetjs-like', 'conv-selu') else 1e-3
     for (i, k), g in analytic.items():
         assert rel_error(g, numeric_grad(loss, net.layers[i].params[k], h)) < TOL, (i, k)
 

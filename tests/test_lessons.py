@@ -12,7 +12,7 @@ from pagekit import BOOT_S, Watched, wait_until
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
 presets = pytest.importorskip('presets')      # site/py is on sys.path (conftest.py)
 
-LESSONS = ['output-size', 'parameters', 'pooling', 'depth', 'sparse-matrix', 'compare']
+LESSONS = ['output-size', 'parameters', 'pooling', 'depth', 'sparse-matrix', 'compare', 'unit-math']
 
 
 @pytest.fixture
@@ -231,3 +231,87 @@ def test_compare(lesson, site):
         wait_until(lambda: first.input_value() == str(pullover) and 'Coat' in text(w, f'{root} [data-message="lesson"]'),
                    30, 'a pullover against a coat')
         assert w.page.input_value('[data-control="lesson-image-1"]') == str(coat)
+
+
+def unit_math(w):
+    """The unit-math lesson's unit and its forward and backward results, read at one moment."""
+    return w.page.evaluate('''(() => { const d = (s) => ({ ...document.querySelector(`[data-stat="${s}"]`).dataset });
+        return [d('unit-where'), d('unit-forward'), d('unit-backward')]; })()''')
+
+
+def test_unit_math(lesson, site, tmp_path):
+    import numpy as np
+    from pycore.data import crop, to_float
+    w = lesson('?lesson=unit-math')
+    root = '[data-lesson="unit-math"]'
+    wait_until(lambda: (w.number('examples') or 0) > 500, 30, 'some training')
+    w.page.click('#pause')
+    w.wait_state('paused', 10)
+    # The run as it is now, in CPython: every value the lesson shows is checked against this net.
+    with w.page.expect_download() as info:
+        w.page.click('[data-control="save"]')
+    info.value.save_as(tmp_path / 'run.json')
+    net, _, _ = pycore.from_json((tmp_path / 'run.json').read_text())
+    _, images = first_of(site, 'mnist', [])
+    image = 3
+    w.page.fill('[data-control="lesson-unit-image"]', str(image))
+    labels = np.frombuffer(__import__('gzip').decompress((site / json.loads((site / 'data' / 'manifest.json').read_text())
+                                                         ['datasets']['mnist']['test'][0]['file']).read_bytes()), np.uint8)
+    x = to_float(crop(images[image:image + 1], 24, 2, 2))
+    _, layers = pycore.inspect(net, x[0], int(labels[image]))
+    names = [L.type for L in net.layers]
+
+    def choose(layer, **unit):
+        w.page.select_option('[data-control="lesson-unit-layer"]', str(layer))
+        for key, value in unit.items():
+            w.page.fill(f'[data-control="lesson-unit-{key}"]', str(value))
+        wait_until(lambda: unit_math(w)[0].get('layer') == str(layer)
+                   and all(unit_math(w)[0][k] == str(v) for k, v in unit.items())
+                   and f'test image #{image}' in text(w, '[data-stat="unit-where"]'), 10, f'layer {layer} {unit}')
+        where, fwd, bwd = unit_math(w)
+        i = int(where['unit'])
+        held, grad = layers[layer]['activations']['data'][i], layers[layer]['gradients']
+        assert abs(float(fwd['held']) - held) <= 1e-5 * max(1, abs(held))
+        assert abs(float(fwd['computed']) - held) <= 1e-4 * max(1, abs(held)), (fwd['computed'], held)
+        if grad is not None and bwd.get('held'):
+            g = grad['data'][i]
+            assert abs(float(bwd['held']) - g) <= 1e-5 * max(abs(g), 1e-6)
+            terms = np.array(json.loads(bwd['terms']), dtype=np.float64).reshape(-1, 2)
+            assert abs(np.prod(terms, axis=1).sum() - g) <= 1e-4 * max(abs(g), 1e-6) + 1e-9, (terms, g)
+            assert abs(float(bwd['computed']) - g) <= 1e-4 * max(abs(g), 1e-6) + 1e-9
+        return where, json.loads(fwd['parts']), bwd, float(fwd['held'])
+
+    conv1, pool1, conv2, fc = (names.index('conv'), names.index('pool'), len(names) - 1 - names[::-1].index('conv'),
+                               len(names) - 2)
+    # conv1: the receptive field is the image's own 5x5 patch (zero padding outside), times filter 3.
+    where, parts, _, _ = choose(conv1, c=3, y=10, x=7)
+    padded = np.pad(x[0, 0].astype(np.float64), 2)
+    patch = padded[10:15, 7:12]
+    assert np.allclose(parts['patch'], patch.ravel(), atol=1e-7)
+    assert np.allclose(parts['weights'], net.layers[conv1].params['w'][3].ravel(), atol=1e-7)
+    assert abs(np.dot(parts['patch'], parts['weights']) + parts['bias'] - layers[conv1]['activations']['data'][int(where['unit'])]) < 1e-4
+    choose(conv1, c=0, y=0, x=0)                          # a corner: the padding counts as zeros
+    # pool1: the window's largest value (its gradient: only the window's winner gets the one above).
+    where, parts, _, held = choose(pool1, c=2, y=5, x=4)
+    assert parts['kind'] == 'max' and np.float32(max(parts['values'])) == np.float32(held)     # exactly the max
+    # conv2 across the 8 maps of pool1, and its gradient from the layers above.
+    where, parts, bwd, _ = choose(conv2, c=5, y=3, x=4)
+    assert len(parts['patch']) == 5 * 5 * 8 and len(json.loads(bwd['terms'])) >= 1
+    # The last fc layer: its 10 neurons; the largest contributions are listed first.
+    where, parts, bwd, _ = choose(fc, c=7)
+    products = np.array(parts['inputs']) * np.array(parts['weights'])
+    assert parts['top'] == list(np.argsort(-np.abs(products), kind='stable')[:8])
+    assert abs(float(bwd['held']) - (layers[-1]['activations']['data'][7] - (labels[image] == 7))) < 1e-5
+    choose(len(names) - 1, c=int(labels[image]))         # softmax: e^z / sum e^z
+    # A click on a unit in the network view opens it here: conv1's map 2, where the click lands.
+    w.page.fill('[data-control="lesson-unit-image"]', '0')
+    canvas = w.page.locator(f'.layer[data-index="{conv1}"] .row[data-row="activations"] .maps canvas').nth(2)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    canvas.click(position={'x': box['width'] * 0.3, 'y': box['height'] * 0.6})
+    cx, cy = int(0.3 * 24), int(0.6 * 24)
+    wait_until(lambda: unit_math(w)[0].get('unit') == str((2 * 24 + cy) * 24 + cx), 10, 'the clicked unit')
+    assert w.page.input_value('[data-control="lesson-unit-layer"]') == str(conv1)
+    w.page.click('[data-control="lesson"][data-id="depth"]')
+    canvas.click(position={'x': 2, 'y': 2})             # from another lesson too
+    wait_until(lambda: w.page.locator(root).count() and unit_math(w)[0].get('unit') == str(2 * 24 * 24), 10, 'unit-math again')

@@ -47,6 +47,16 @@ def dropout_rng(net):
     return next(layer.rng for layer in net.layers if layer.type == 'dropout')
 
 
+def test_round_trip_selu():
+    spec = [SPEC[0], {'type': 'conv', 'sx': 3, 'filters': 3, 'stride': 1, 'pad': 1, 'activation': 'selu'},
+            {'type': 'selu'}, SPEC[-1]]
+    net = Net.from_spec(spec, seed=5)
+    x, _ = batch(4)
+    net2, _, _ = from_json(to_json(net))
+    assert [layer.type for layer in net2.layers] == ['input', 'conv', 'selu', 'selu', 'fc', 'softmax']
+    assert net2.forward(x).tobytes() == net.forward(x).tobytes()
+
+
 @pytest.mark.parametrize('name', list(OPTIONS))
 def test_round_trip_is_exact(name):
     net, trainer = trained(name)

@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 from pycore import CONVNETJS_MNIST, Net, PycoreError, plan
+from pycore.activations import ACTIVATIONS, SELU
+from pycore.spec import ACTIVATION_TYPES
 
 INPUT = {'type': 'input', 'out_sx': 7, 'out_sy': 7, 'out_depth': 1}
 SOFTMAX = {'type': 'softmax', 'num_classes': 10}
@@ -39,6 +41,30 @@ def test_conveniences_add_layers():
     types = [d['type'] for d in plan([INPUT, {'type': 'fc', 'num_neurons': 4, 'activation': 'tanh',
                                                'drop_prob': 0.5}, {'type': 'regression', 'num_neurons': 2}])]
     assert types == ['input', 'fc', 'tanh', 'dropout', 'fc', 'regression']
+
+
+def test_selu_activation_key_and_layer():
+    conv = {'type': 'conv', 'sx': 3, 'filters': 2, 'stride': 1, 'pad': 1, 'activation': 'selu'}
+    net = Net.from_spec([INPUT, conv, {'type': 'fc', 'num_neurons': 4}, {'type': 'selu'}, SOFTMAX])
+    assert [layer.type for layer in net.layers] == ['input', 'conv', 'selu', 'fc', 'selu', 'fc', 'softmax']
+    assert isinstance(net.layers[2], SELU) and isinstance(net.layers[4], SELU)
+    assert np.all(net.layers[1].params['b'] == 0)           # the 0.1 bias is for relu only
+    assert net.forward(np.zeros((2, 1, 7, 7), np.float32)).shape == (2, 10)
+    with pytest.raises(PycoreError, match='unknown key "alpha"'):
+        Net.from_spec([INPUT, {'type': 'selu', 'alpha': 1.0}, SOFTMAX])     # its constants are fixed
+
+
+def test_unknown_activation_lists_selu():
+    with pytest.raises(PycoreError) as e:
+        Net.from_spec([INPUT, {'type': 'conv', 'sx': 3, 'filters': 2, 'activation': 'swish'}, SOFTMAX])
+    assert ', selu, ' in str(e.value) and 'got "swish"' in str(e.value)
+    with pytest.raises(PycoreError) as e:
+        Net.from_spec([INPUT, {'type': 'swish'}, SOFTMAX])
+    assert ', selu, ' in str(e.value)
+
+
+def test_every_activation_name_has_a_layer():
+    assert set(ACTIVATION_TYPES) == set(ACTIVATIONS)
 
 
 def test_same_seed_same_weights():

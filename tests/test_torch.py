@@ -62,7 +62,8 @@ def test_fc():
 
 TORCH_ACTIVATIONS = {
     'relu': F.relu, 'sigmoid': torch.sigmoid, 'tanh': torch.tanh, 'softplus': F.softplus,
-    'lrelu': lambda x: F.leaky_relu(x, 0.01), 'elu': lambda x: F.elu(x, 1.0)}
+    'lrelu': lambda x: F.leaky_relu(x, 0.01), 'elu': lambda x: F.elu(x, 1.0),
+    'selu': F.selu}
 
 
 @pytest.mark.parametrize('name', sorted(ACTIVATIONS))

@@ -4,7 +4,7 @@
 
 import { makeLegend } from './colormap.js';
 import { LOSSES, QUANTITIES, clamp, el, hits, state, unitName } from './viewstate.js';
-import { hideTooltip, onPointerMove } from './tooltip.js';
+import { hideTooltip, onClick, onPointerMove } from './tooltip.js';
 
 const NON_NEGATIVE = new Set(['input', 'relu', 'sigmoid', 'softplus', 'softmax']);
 const PASS_SIGN = new Set(['pool', 'avgpool', 'dropout']);   // non-negative when their input is
@@ -204,6 +204,7 @@ export function buildLayers(root, layers, { only = null, rows = null, grow = 1 }
     roots.add(root);
     root.addEventListener('pointermove', onPointerMove);
     root.addEventListener('pointerleave', hideTooltip);
+    root.addEventListener('click', onClick);
   }
   fitObserver = fitObserver || new ResizeObserver(observeRows);
   fitObserver.disconnect();

@@ -40,16 +40,38 @@ function hoverText() {
   }
   const { view, row, part } = hits.get(target);
   if (!row.data || state.views[view.index] !== view) return null;
-  const rect = target.getBoundingClientRect();
-  const px = Math.floor(((x - rect.left - target.clientLeft) / target.clientWidth) * target.width);
-  const py = Math.floor(((y - rect.top - target.clientTop) / target.clientHeight) * target.height);
-  const cell = part.cells.find((c) => px >= c.x && px < c.x + c.w && py >= c.y && py < c.y + c.h);
-  if (!cell) return null;
-  const cx = px - cell.x, cy = py - cell.y;
+  const at = cellAt(target, x, y);
+  if (!at) return null;
+  const { cell, cx, cy } = at;
   const data = (part.key ? row.data[part.key] : row.data).data;
   const word = cell.bias ? QUANTITIES[row.q].bias : QUANTITIES[row.q].word;
   return [`${view.type} · ${word} · ${cell.label(cx, cy)} = ${fmt(data[cell.src + cy * cell.w + cx], 4)}`,
     `colour range ${fmt(part.lo)} … ${fmt(part.hi)}`];
+}
+
+// The cell of a layer-view canvas under a client point: {cell, cx, cy}, cx and cy within the cell.
+function cellAt(target, x, y) {
+  const { part } = hits.get(target);
+  const rect = target.getBoundingClientRect();
+  const px = Math.floor(((x - rect.left - target.clientLeft) / target.clientWidth) * target.width);
+  const py = Math.floor(((y - rect.top - target.clientTop) / target.clientHeight) * target.height);
+  const cell = part.cells.find((c) => px >= c.x && px < c.x + c.w && py >= c.y && py < c.y + c.h);
+  return cell ? { cell, cx: px - cell.x, cy: py - cell.y } : null;
+}
+
+/** The unit under a click on an activation or gradient row (or a class bar): a 'unit-pick' event on
+ * the document with {layer, index (flat, into the layer's output), quantity: 'act'|'grad'}. */
+export function onClick(e) {
+  const target = e.target;
+  const bar = target.closest && target.closest('.bar-row');
+  let detail = null;
+  if (bar) detail = { layer: Number(bar.closest('.layer').dataset.index), index: Number(bar.dataset.class), quantity: 'act' };
+  else if (hits.has(target)) {
+    const { view, row } = hits.get(target);
+    const at = (row.q === 'act' || row.q === 'grad') && cellAt(target, e.clientX, e.clientY);
+    if (at) detail = { layer: view.index, index: at.cell.src + at.cy * at.cell.w + at.cx, quantity: row.q };
+  }
+  if (detail) document.dispatchEvent(new CustomEvent('unit-pick', { detail }));
 }
 
 export function renderTooltip() {

@@ -7,9 +7,10 @@ import * as outputSize from '../lessons/output-size.js';
 import * as parameters from '../lessons/parameters.js';
 import * as pooling from '../lessons/pooling.js';
 import * as sparseMatrix from '../lessons/sparse-matrix.js';
+import * as unitMath from '../lessons/unit-math.js';
 import { el } from '../viewstate.js';
 
-export const LESSONS = [outputSize, parameters, pooling, depth, sparseMatrix, compare];
+export const LESSONS = [outputSize, parameters, pooling, depth, sparseMatrix, compare, unitMath];
 
 export function mount(root, ctx) {
   const index = root.querySelector('[data-role="lesson-index"]');
@@ -34,16 +35,23 @@ export function mount(root, ctx) {
     box.append(el('h3', {}, L.title));
     body.replaceChildren(box);
     for (const button of index.querySelectorAll('[data-control="lesson"]')) button.classList.toggle('current', button.dataset.id === id);
+    if (ctx.url.embed) root.querySelector('[data-role="lesson-list"]').open = false;   // a slide shows the lesson
     hooks = L.mount(box, ctx) || {};
     if (last.length && hooks.onNet) hooks.onNet(...last);
     ctx.setUrl({ lesson: id });
   }
   if (ctx.url.lesson) show(ctx.url.lesson);
+  // A unit clicked in the network view opens the unit-math lesson on it.
+  document.addEventListener('unit-pick', (e) => {
+    if (open !== unitMath) show(unitMath.id);
+    if (hooks.onUnit) hooks.onUnit(e.detail);
+  });
   const forward = (name) => (...args) => { if (hooks[name]) hooks[name](...args); };
   return {
     onNet(...args) { last = args[3] ? args : [args[0], args[1], args[2], last[3]]; forward('onNet')(...last); },
     onStats: forward('onStats'),
     onSnapshot: forward('onSnapshot'),
+    onFocus: forward('onFocus'),
     frame: forward('frame'),
   };
 }
