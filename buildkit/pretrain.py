@@ -12,6 +12,9 @@ that opens it carries on the way a fresh page trains: adadelta's fresh buffers s
 steps, and it went on to 99.0% within the next 20,000 examples.
 
 The saved run holds the charts' history the session keeps (a point every Session.CHART_EVERY examples).
+
+The plain MLP preset is trained the same way (REFERENCES), so that the shift lesson can put an MLP and
+a CNN, both trained, side by side whatever network the page trains.
 """
 import gzip
 import importlib
@@ -33,45 +36,48 @@ SEED = 0
 EXAMPLES = 180_000
 TRAINER = {"method": "sgd", "learning_rate": 0.01, "momentum": 0.9, "batch_size": 20, "l2_decay": 0.001}
 EXAMPLES_PER_S = 2000                # measured on a 2-core machine, for the log line only
+REFERENCES = ("convnetjs", "mlp")    # the presets the build trains (the first is start=pretrained's)
 
 
-def pretrained_run(cache, mnist_folder, mnist_index, log, examples=EXAMPLES):
-    """Train (or reuse) the pretrained MNIST run; -> (path of its run JSON, its sidecar dict).
+def pretrained_run(cache, mnist_folder, mnist_index, log, examples=EXAMPLES, preset=SPEC_PRESET):
+    """Train (or reuse) the pretrained MNIST run of a preset; -> (path of its run JSON, its sidecar dict).
 
     mnist_folder, mnist_index: what buildkit.chunks.convert_dataset returned for MNIST. The sidecar
     {"examples", "test_accuracy" (fraction of the full test set, centre crop, as the page scores it),
     "test_count", "trainer", "spec_preset", "seed", "seconds", "numpy", "key"} is saved beside the run."""
-    key = cache_key(mnist_index, examples)
+    key = cache_key(mnist_index, examples, preset)
     folder = cache / "pretrained"
-    run, sidecar = folder / f"mnist-{key}.json", folder / f"mnist-{key}.info.json"
+    stem = "mnist" if preset == SPEC_PRESET else f"mnist_{preset}"
+    run, sidecar = folder / f"{stem}-{key}.json", folder / f"{stem}-{key}.info.json"
     if run.exists() and sidecar.exists():
         info = json.loads(sidecar.read_text())
-        log(f"pretrained run: cached ({100 * info['test_accuracy']:.2f}% on the test set)")
+        log(f"pretrained {preset} run: cached ({100 * info['test_accuracy']:.2f}% on the test set)")
         return run, info
-    log(f"training the pretrained run (about {round(examples / EXAMPLES_PER_S)} s, once per pycore change)")
+    log(f"training the pretrained {preset} run (at most {round(examples / EXAMPLES_PER_S)} s, once per pycore change)")
     t0 = time.perf_counter()
-    text, accuracy, test_count = train(mnist_folder, mnist_index, examples)
+    text, accuracy, test_count = train(mnist_folder, mnist_index, examples, preset)
     info = {"examples": examples, "test_accuracy": accuracy, "test_count": test_count, "trainer": TRAINER,
-            "spec_preset": SPEC_PRESET, "seed": SEED, "seconds": round(time.perf_counter() - t0, 1),
+            "spec_preset": preset, "seed": SEED, "seconds": round(time.perf_counter() - t0, 1),
             "numpy": np.__version__, "key": key}
     folder.mkdir(parents=True, exist_ok=True)
     for path, data in ((run, text), (sidecar, json.dumps(info, indent=1) + "\n")):
         tmp = path.with_name(path.name + ".tmp")      # complete files only, should the build be stopped
         tmp.write_text(data)
         os.replace(tmp, path)
-    prune(folder, key)
-    log(f"pretrained run: {100 * accuracy:.2f}% on the test set after {examples:,} examples "
+    prune(folder, stem, key)
+    log(f"pretrained {preset} run: {100 * accuracy:.2f}% on the test set after {examples:,} examples "
         f"({info['seconds']} s)")
     return run, info
 
 
-def train(mnist_folder, mnist_index, examples):
+def train(mnist_folder, mnist_index, examples, preset=SPEC_PRESET):
     """-> (Session.save text, full test-set accuracy, test images scored)."""
     session = session_module()
+    spec = importlib.import_module("presets").PRESETS[preset]["spec"]
     meta = {"mnist": {"title": DATASETS["mnist"]["title"], "classes": DATASETS["mnist"]["classes"],
                       "train_count": sum(c["count"] for c in mnist_index["train"]),
                       "test_count": sum(c["count"] for c in mnist_index["test"])}}
-    s = session.Session(meta, spec=pycore.CONVNETJS_MNIST, trainer=TRAINER, seed=SEED)
+    s = session.Session(meta, spec=spec, trainer=TRAINER, seed=SEED)
     for kind in ("train", "test"):
         for c in mnist_index[kind]:
             s.add_chunk("mnist", kind, gzip.decompress((mnist_folder / c["file"]).read_bytes()), c["count"])
@@ -93,9 +99,10 @@ def session_module():
     return importlib.import_module("session")
 
 
-def cache_key(mnist_index, examples):
-    """Hash of everything the run depends on: the Python the page runs (pycore/**/*.py, site/py/*.py),
-    this file, the chunks, the spec, the trainers, the seed, the example count and NumPy's version."""
+def cache_key(mnist_index, examples, preset=SPEC_PRESET):
+    """Hash of everything the run depends on: the Python the page runs (pycore/**/*.py, site/py/*.py,
+    which holds the presets' specs), this file, the chunks, the preset, the trainers, the seed, the
+    example count and NumPy's version."""
     files = sorted([*(ROOT / "pycore").rglob("*.py"), *(ROOT / "site" / "py").glob("*.py")])
     parts = [f"{p.relative_to(ROOT).as_posix()} {sha256_bytes(p.read_bytes())}" for p in files
              if "__pycache__" not in p.parts]
@@ -103,11 +110,13 @@ def cache_key(mnist_index, examples):
     parts += [c["sha256"] for split in ("train", "test") for c in mnist_index[split]]
     parts += [json.dumps([pycore.CONVNETJS_MNIST, TRAINER, pycore.CONVNETJS_TRAINER, SEED, examples,
                           np.__version__], sort_keys=True)]
+    if preset != SPEC_PRESET:
+        parts += [preset]
     return sha256_bytes("\n".join(parts).encode())[:16]
 
 
-def prune(folder, key):
-    """Drop the runs of other keys: each pycore edit makes a new one."""
-    for p in folder.glob("mnist-*.json"):
+def prune(folder, stem, key):
+    """Drop this preset's runs of other keys: each pycore edit makes a new one."""
+    for p in folder.glob(f"{stem}-*.json"):
         if p.name.split("-")[1].split(".")[0] != key:
             p.unlink(missing_ok=True)

@@ -84,6 +84,19 @@ def crop(images, size, dy, dx):
     return images[:, dy:dy + size, dx:dx + size]
 
 
+def shift(images, dx, dy=0):
+    """Every image moved dx pixels left and dy up (negative: right, down), with zeros (background)
+    coming in at the far edges: (N, H, W) -> (N, H, W), same dtype."""
+    N, H, W = images.shape
+    out = np.zeros_like(images)
+    if abs(dx) >= W or abs(dy) >= H:
+        return out
+    src_y, dst_y = slice(max(dy, 0), H + min(dy, 0)), slice(max(-dy, 0), H + min(-dy, 0))
+    src_x, dst_x = slice(max(dx, 0), W + min(dx, 0)), slice(max(-dx, 0), W + min(-dx, 0))
+    out[:, dst_y, dst_x] = images[:, src_y, src_x]
+    return out
+
+
 def test_offsets(H, size, count=4):
     """`count` fixed crop offsets spread over the possible ones: centre first, then the corners."""
     m = H - size

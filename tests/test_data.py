@@ -226,3 +226,12 @@ def test_epoch_order():
     a = data.epoch_order(idx, np.random.default_rng(0))
     assert sorted(a) == list(idx) and not np.array_equal(a, idx)
     np.testing.assert_array_equal(a, data.epoch_order(idx, np.random.default_rng(0)))
+
+
+def test_shift_moves_images_and_fills_with_background():
+    from pycore.data import shift
+    a = np.arange(1, 13, dtype=np.uint8).reshape(1, 3, 4)
+    assert shift(a, 0).tolist() == a.tolist()
+    assert shift(a, 1)[0].tolist() == [[2, 3, 4, 0], [6, 7, 8, 0], [10, 11, 12, 0]]
+    assert shift(a, -2, 1)[0].tolist() == [[0, 0, 5, 6], [0, 0, 9, 10], [0, 0, 0, 0]]
+    assert not shift(a, 4).any() and not shift(a, 0, -3).any() and shift(a, 1).dtype == np.uint8

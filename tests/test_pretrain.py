@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import pycore
+import presets
 import session
 from buildkit import pretrain
 from buildkit.assets import DATASETS, sha256_bytes
@@ -46,13 +47,13 @@ def test_run_is_deterministic_cached_and_pruned(tmp_path, tiny_mnist):
     assert {**info_a, "seconds": 0} == {**info_b, "seconds": 0}
     assert info_a["examples"] == 1000 and info_a["test_count"] == 60 and info_a["trainer"] == pretrain.TRAINER
     assert 0 <= info_a["test_accuracy"] <= 1
-    assert logs["a"][0].startswith("training the pretrained run (about ")
+    assert logs["a"][0].startswith("training the pretrained convnetjs run (at most ")
     assert not stale.exists() and sorted(p.name for p in run_a.parent.iterdir()) == sorted(
         [run_a.name, run_a.name.replace(".json", ".info.json")])
 
     log = []
     assert pretrain.pretrained_run(tmp_path / "a", folder, index, log.append, examples=1000) == (run_a, info_a)
-    assert log == [f"pretrained run: cached ({100 * info_a['test_accuracy']:.2f}% on the test set)"]
+    assert log == [f"pretrained convnetjs run: cached ({100 * info_a['test_accuracy']:.2f}% on the test set)"]
 
     doc = json.loads(run_a.read_text(), parse_constant=no_nan)
     charts = doc["extra"]["session"]["history"]
@@ -121,3 +122,20 @@ def test_built_site_ships_a_pretrained_run_above_98_percent(site):
         pass
     assert result["count"] == 10000
     assert result["accuracy"] == entry["test_accuracy"] >= 0.98
+
+
+def test_the_mlp_reference_is_its_own_cached_run(tmp_path, tiny_mnist):
+    folder, index = tiny_mnist
+    cnn = pretrain.pretrained_run(tmp_path, folder, index, lambda *a: None, examples=500)
+    mlp = pretrain.pretrained_run(tmp_path, folder, index, lambda *a: None, examples=500, preset="mlp")
+    assert cnn[0] != mlp[0] and cnn[0].exists() and mlp[0].exists()       # neither prunes the other
+    assert mlp[1]["spec_preset"] == "mlp" and mlp[1]["key"] != cnn[1]["key"]
+    net = pycore.from_json(mlp[0].read_text())[0]
+    assert net.spec == pycore.Net.from_spec(presets.PRESETS["mlp"]["spec"]).spec
+
+def test_built_site_ships_an_mlp_reference(site):
+    data = json.loads((site / "data" / "manifest.json").read_text())
+    refs = data["references"]["mnist"]
+    assert sorted(refs) == ["convnetjs", "mlp"] and refs["convnetjs"] == data["pretrained"]["mnist"]
+    net = pycore.from_json((site / refs["mlp"]["file"]).read_text())[0]
+    assert "conv" not in [L.type for L in net.layers] and refs["mlp"]["test_accuracy"] >= 0.96

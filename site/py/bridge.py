@@ -1,5 +1,6 @@
 """The one module between the page's worker and Python: it turns session results into plain JS
 values (objects, numbers, typed arrays) and bad user input into messages."""
+import pycore
 from pycore import PycoreError
 from presets import PRESETS  # noqa: F401  (the worker hands them to the page)
 from session import Session
@@ -23,6 +24,32 @@ def call(session, method, *args):
         return export({'ok': getattr(session, method)(*args)})
     except PycoreError as e:
         return export({'error': str(e)})
+
+
+REFERENCES = {}   # name -> a trained pycore Net from the build (data/pretrained/), to compare with
+
+
+def load_reference(name, text):
+    """Keep the net of a pretrained run (JSON text) as reference `name`; -> {'ok': True} or {'error'}."""
+    try:
+        REFERENCES[name] = pycore.from_json(text)[0]
+        return export({'ok': True})
+    except PycoreError as e:
+        return export({'error': f'the pretrained {name} run: {e}'})
+
+
+def shift_test(session, index, shifts):
+    """Session.shift_test with the reference nets loaded so far."""
+    if hasattr(shifts, 'to_py'):
+        shifts = shifts.to_py()
+    return call(session, 'shift_test', index, shifts, REFERENCES)
+
+
+def shift_accuracy(session, count, shifts):
+    """Session.shift_accuracy with the reference nets loaded so far."""
+    if hasattr(shifts, 'to_py'):
+        shifts = shifts.to_py()
+    return call(session, 'shift_accuracy', count, shifts, REFERENCES)
 
 
 def open_session(datasets, config):

@@ -10,7 +10,7 @@ from config import check_options, options_of, settings
 from datasets import IMAGE, Dataset, Window
 from history import History
 from pycore import PycoreError
-from pycore.data import crop, prepare_digit, random_crops, to_float
+from pycore.data import crop, prepare_digit, random_crops, shift, to_float
 from pycore.metrics import confident_mistakes, confusion_matrix, per_class_accuracy
 
 
@@ -293,6 +293,43 @@ class Session:
         label = int(self.ds.test.labels[index])
         probs, layers = pycore.inspect(self.net, self._centre(self.ds.test.images[index][None])[0], label)
         return self._pack(layers, probs, label, f'test image #{index}')
+
+    def shift_test(self, index, shifts, others=None):
+        """Test image `index` moved left by each of `shifts` pixels: for each, the image, how many of
+        its pixels change (and how many get brighter or darker), and the class probabilities of this
+        session's net and of each of `others` (name -> a pycore Net of the same input size)."""
+        index = int(index)
+        if not 0 <= index < self.ds.test.count:
+            raise PycoreError(f'test image {index} is not loaded')
+        image = self.ds.test.images[index]                                 # (28, 28) uint8
+        nets = {'live': self.net, **{k: n for k, n in (others or {}).items() if n.input_shape == self.net.input_shape}}
+        rows = []
+        for dx in shifts:
+            dx = int(dx)
+            if not 0 <= dx < IMAGE:
+                raise PycoreError(f'a shift of {dx} pixels: it must be 0 to {IMAGE - 1}')
+            moved = shift(image[None], dx)[0]
+            x = self._centre(moved[None])                                  # (1, 1, crop, crop)
+            rows.append({'dx': dx, 'image': moved.ravel(), 'changed': int(np.count_nonzero(moved != image)),
+                         'brighter': int(np.count_nonzero(moved > image)), 'darker': int(np.count_nonzero(moved < image)),
+                         'probs': {k: net.forward(x)[0].astype(np.float32) for k, net in nets.items()}})
+        return {'index': index, 'label': int(self.ds.test.labels[index]), 'rows': rows, 'nets': list(nets)}
+
+    def shift_accuracy(self, count, shifts, others=None):
+        """The accuracy of this session's net and of `others` on the first `count` loaded test images
+        moved left by each of `shifts` pixels: {'count', 'shifts', 'accuracy': name -> [fraction per shift]}."""
+        n = min(int(count), self.ds.test.count)
+        if n == 0:
+            raise PycoreError('no test images are loaded yet')
+        images, labels = self.ds.test.images[:n], self.ds.test.labels[:n]
+        nets = {'live': self.net, **{k: m for k, m in (others or {}).items() if m.input_shape == self.net.input_shape}}
+        accuracy = {k: [] for k in nets}
+        for dx in shifts:
+            x = self._centre(shift(images, int(dx)))
+            for k, net in nets.items():
+                pred = np.concatenate([net.forward(x[i:i + 250]).argmax(1) for i in range(0, n, 250)])
+                accuracy[k].append(float((pred == labels).mean()))
+        return {'count': n, 'shifts': [int(d) for d in shifts], 'accuracy': accuracy}
 
     def first_test_of(self, label):
         """The index of the first loaded test image of class `label`, or -1 while none has arrived."""

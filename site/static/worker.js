@@ -61,6 +61,20 @@ function wake() { if (wakeUp) wakeUp(); }
 watchFetches(ROOT, { onFail: fail, onBytes: () => { if (stage !== 'training') progress(); } });
 const fetchBytes = (path) => fetchFile(ROOT, path);
 
+// The build's trained nets of the current dataset (manifest.references), loaded once each for the
+// lessons that compare with them; -> name -> their entry (preset, examples, test accuracy).
+const references = new Map();
+async function loadReferences() {
+  const entries = (manifest.references || {})[call('dataset_name').ok] || {};
+  for (const [name, entry] of Object.entries(entries)) {
+    if (references.has(name)) continue;
+    const r = bridge.load_reference(name, new TextDecoder().decode(await fetchBytes(entry.file)));
+    if (r.error) throw new Error(r.error);
+    references.set(name, entry);
+  }
+  return Object.fromEntries(Object.keys(entries).map((name) => [name, references.get(name)]));
+}
+
 // Session methods return {ok} or {error} (a PycoreError message for bad user input).
 function call(method, ...args) { return bridge.call(session, method, ...args); }
 
@@ -318,6 +332,15 @@ const handlers = {
   plan(msg) { return call('plan', msg.spec); },
   inspect(msg) { return call('inspect_test', msg.index); },
   first_test_of(msg) { return call('first_test_of', msg.label); },
+  async shift(msg) {
+    const references = await loadReferences();
+    const r = bridge.shift_test(session, msg.index, pyodide.toPy(msg.shifts));
+    return r.error ? r : { ok: { ...r.ok, references } };
+  },
+  async shift_accuracy(msg) {
+    await loadReferences();
+    return bridge.shift_accuracy(session, msg.count, pyodide.toPy(msg.shifts));
+  },
   evaluate() {
     if (evaluating) return { ok: null };                  // one is running: its result reaches every page
     const r = call('start_evaluation'); evaluating = !r.error; wake(); return r;

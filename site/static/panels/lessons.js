@@ -6,11 +6,12 @@ import * as depth from '../lessons/depth.js';
 import * as outputSize from '../lessons/output-size.js';
 import * as parameters from '../lessons/parameters.js';
 import * as pooling from '../lessons/pooling.js';
+import * as shift from '../lessons/shift.js';
 import * as sparseMatrix from '../lessons/sparse-matrix.js';
 import * as unitMath from '../lessons/unit-math.js';
 import { el } from '../viewstate.js';
 
-export const LESSONS = [outputSize, parameters, pooling, depth, sparseMatrix, compare, unitMath];
+export const LESSONS = [outputSize, parameters, pooling, depth, sparseMatrix, compare, shift, unitMath];
 
 export function mount(root, ctx) {
   const index = root.querySelector('[data-role="lesson-index"]');
