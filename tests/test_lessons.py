@@ -12,7 +12,7 @@ from pagekit import BOOT_S, Watched, wait_until
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
 presets = pytest.importorskip('presets')      # site/py is on sys.path (conftest.py)
 
-LESSONS = ['output-size', 'parameters', 'pooling', 'depth', 'sparse-matrix', 'compare', 'shift', 'unit-math']
+LESSONS = ['output-size', 'parameters', 'pooling', 'depth', 'sparse-matrix', 'compare', 'shift', 'activations', 'unit-math']
 
 # What each lesson that asks the run for numbers shows once they have arrived.
 DRAWN = {'pooling': '[data-stat="pool-window"][data-output]', 'depth': '[data-stat="depth-sum"][data-held]',
@@ -201,7 +201,7 @@ def test_depth(lesson):
     assert abs(sum(dots) + bias - held) <= 1e-4 * max(1.0, abs(held)), (sum(dots) + bias, held)
 
 
-def test_set(site, dataset):
+def built_test_images(site, dataset):
     """The first chunk of a dataset's test images as the build wrote it: (labels (N,), images (N, 28, 28))."""
     import gzip
 
@@ -214,7 +214,7 @@ def test_set(site, dataset):
 def first_of(site, dataset, labels):
     """The index of the first test image of each class in `labels`, read from the built data."""
     import numpy as np
-    ys, images = test_set(site, dataset)
+    ys, images = built_test_images(site, dataset)
     return [int(np.flatnonzero(ys == k)[0]) for k in labels], images
 
 
@@ -264,7 +264,7 @@ def test_unit_math(lesson, site, tmp_path):
         w.page.click('[data-control="save"]')
     info.value.save_as(tmp_path / 'run.json')
     net, _, _ = pycore.from_json((tmp_path / 'run.json').read_text())
-    labels, images = test_set(site, 'mnist')
+    labels, images = built_test_images(site, 'mnist')
     image = 3
     w.page.fill('[data-control="lesson-unit-image"]', str(image))
     x = to_float(crop(images[image:image + 1], 24, 2, 2))
@@ -339,7 +339,7 @@ def test_shift(lesson, site):
     manifest = json.loads((site / 'data' / 'manifest.json').read_text())
     refs = manifest['references']['mnist']
     assert sorted(refs) == ['convnetjs', 'mlp']
-    labels, images = test_set(site, 'mnist')
+    labels, images = built_test_images(site, 'mnist')
     index = 11
     w.page.fill('[data-control="lesson-shift-image"]', str(index))
     w.page.fill('[data-control="lesson-shift-further"]', '6')
@@ -379,3 +379,33 @@ def test_shift(lesson, site):
     mlp, cnn = (json.loads(w.page.get_attribute(f'{root} [data-role="shift-accuracy"] tr[data-net="{k}"]', 'data-accuracy'))
                 for k in ('mlp', 'convnetjs'))
     assert mlp[6] < cnn[6]          # what the lesson's text says, measured
+
+
+def test_activations(lesson):
+    import numpy as np
+    from pycore.activations import ACTIVATIONS
+    w = lesson('?lesson=activations')
+    root = '[data-lesson="activations"]'
+    w.page.wait_for_selector(root)
+    # Each drawn function and its slope, at a few points, against pycore's own layers run here.
+    alphas = {'lrelu': 0.01, 'elu': 1.0}
+    for name in ['relu', 'lrelu', 'elu', 'selu', 'softplus', 'sigmoid', 'tanh']:
+        samples = np.array(json.loads(w.page.get_attribute(f'{root} figure[data-activation="{name}"]', 'data-samples')))
+        v = samples[:, 0].reshape(1, -1, 1, 1)
+        layer = ACTIVATIONS[name](v.shape[1:], v.shape[1:], **({'alpha': alphas[name]} if name in alphas else {}))
+        out = layer.forward(v)
+        slope = layer.backward(np.ones_like(v))
+        assert np.allclose(samples[:, 1], out.ravel(), atol=1e-9), name
+        assert np.allclose(samples[:, 2], slope.ravel(), atol=1e-9), name
+    # The race: seven copies on the same batches, with a loss curve each and a test accuracy each.
+    w.page.fill('[data-control="lesson-race-examples"]', '2000')
+    w.page.click('[data-control="lesson-race"]')
+    rows = w.page.locator(f'{root} [data-role="race-results"] tr[data-activation]')
+    wait_until(lambda: rows.count() == 7, 120, 'the race to finish')
+    assert w.page.get_attribute('[data-chart="race"]', 'data-points') == str(2000 // 200)
+    results = {r.get_attribute('data-activation'): (float(r.get_attribute('data-loss')), float(r.get_attribute('data-accuracy')))
+               for r in rows.all()}
+    assert all(0 < loss < 10 and 0 <= acc <= 1 for loss, acc in results.values()), results
+    # What the lesson says of the sigmoid: its small slopes make it the slowest to learn here.
+    assert results['sigmoid'][0] > results['relu'][0], results
+    wait_until(lambda: w.state() == 'training', 10, 'the run to carry on')

@@ -3,6 +3,7 @@ values (objects, numbers, typed arrays) and bad user input into messages."""
 import pycore
 from pycore import PycoreError
 from presets import PRESETS  # noqa: F401  (the worker hands them to the page)
+from race import Race
 from session import Session
 
 
@@ -50,6 +51,31 @@ def shift_accuracy(session, count, shifts):
     if hasattr(shifts, 'to_py'):
         shifts = shifts.to_py()
     return call(session, 'shift_accuracy', count, shifts, REFERENCES)
+
+
+RACE = {'now': None}   # the activations race being run (race.Race), if any
+
+
+def race_start(session, examples):
+    """Start the activations race on a copy of the session's network; -> {'ok': racer names} or {'error'}."""
+    try:
+        RACE['now'] = Race(session, examples)
+        return export({'ok': list(RACE['now'].nets)})
+    except PycoreError as e:
+        return export({'error': str(e)})
+
+
+def race_step(budget_ms):
+    """Train the race for about budget_ms; -> {'ok': its progress}, the last one with 'result'."""
+    progress = RACE['now'].step(budget_ms)
+    if progress['result'] is not None:
+        RACE['now'] = None
+    return export({'ok': progress})
+
+
+def race_stop():
+    RACE['now'] = None
+    return export({'ok': True})
 
 
 def open_session(datasets, config):

@@ -195,6 +195,7 @@ run.on('stats', (msg) => {
 });
 run.on('snapshot', (msg) => { for (const h of hooks) if (h.onSnapshot) h.onSnapshot(msg.snapshot); });
 run.on('evaluation', (msg) => { for (const h of hooks) if (h.onEvaluation) h.onEvaluation(msg); });
+run.on('race', (msg) => { for (const h of hooks) if (h.onRace) h.onRace(msg); });
 run.on('notice', (msg) => notice(msg.text));
 run.on('error', (msg) => showError(msg.message, msg.detail));
 run.replay();

@@ -262,6 +262,7 @@ async function autosave(force = false) {
 }
 
 let hadData = false;          // the last slice found training data
+let racing = false;           // an activations race is running (bridge.RACE)
 async function trainLoop() {
   stage = 'training';
   for (;;) {
@@ -271,6 +272,14 @@ async function trainLoop() {
       else if (r.ok) { evaluating = false; post({ type: 'evaluation', result: r.ok }); }
     }
     const wanted = trainingWanted();
+    // The activations race, while one runs, trains instead of the run (paused or not) while visible.
+    if (racing && wanted) {
+      const r = bridge.race_step(SLICE_MS);
+      if (r.error || r.ok.result) racing = false;
+      post({ type: 'race', ...(r.error ? { error: r.error } : { progress: r.ok }) });
+      await nextTask();
+      continue;
+    }
     if ((paused || !wanted) && !stepRequested) {
       setState(paused ? 'paused' : 'waiting');
       serveSnapshots();
@@ -345,6 +354,13 @@ const handlers = {
     if (evaluating) return { ok: null };                  // one is running: its result reaches every page
     const r = call('start_evaluation'); evaluating = !r.error; wake(); return r;
   },
+  race(msg) {
+    const r = bridge.race_start(session, msg.examples);
+    racing = !r.error;
+    wake();
+    return r;
+  },
+  race_stop() { racing = false; post({ type: 'race', stopped: true }); return bridge.race_stop(); },
   cell(msg) { return call('cell', msg.true, msg.pred); },
   clear_charts() { const r = call('clear_charts'); post({ type: 'charts', charts: call('charts').ok }); return r; },
   save() { return call('save', null); },
@@ -355,6 +371,7 @@ const handlers = {
 function renet(r) {
   if (r.ok) {
     evaluating = false; focusKey = null;
+    if (racing) { racing = false; bridge.race_stop(); post({ type: 'race', stopped: true }); }   // it raced the old network
     for (const p of ports.values()) { p.wantSnapshot = true; p.focus = null; }
     setFocus(null);
     post({ type: 'net', net: r.ok, charts: call('charts').ok });

@@ -4,7 +4,7 @@
 // the layer above. Every number is recomputed here from what pycore holds, and compared with it.
 import { DIVERGING, GRAY } from '../colormap.js';
 import { el } from '../viewstate.js';
-import { numberInput, para } from './util.js';
+import { ELEMENTWISE, numberInput, para } from './util.js';
 
 export const id = 'unit-math';
 export const title = 'Unit math: how one value was computed';
@@ -13,21 +13,6 @@ export const question = 'What does a single unit compute? Click any unit in the 
 const REFRESH_MS = 3000;      // while training, recompute with the newest weights this often
 const TOP = 8;                // fc: the largest contributions listed one by one
 const f5 = (v) => (Number.isFinite(v) ? v.toFixed(5) : String(v));
-
-// Elementwise layers: the value from the input v, and the derivative from the input v and output o.
-const SELU_ALPHA = 1.6732632423543772, SELU_SCALE = 1.0507009873554805;
-const sigm = (v) => 1 / (1 + Math.exp(-v));
-const ELEMENTWISE = {
-  relu: { text: 'max(0, v)', f: (v) => Math.max(0, v), d: (v, o) => (o > 0 ? 1 : 0) },
-  lrelu: { text: 'v if v > 0, else α·v', f: (v, a) => (v > 0 ? v : a * v), d: (v, o, a) => (v > 0 ? 1 : a) },
-  elu: { text: 'v if v > 0, else α·(eᵛ − 1)', f: (v, a) => (v > 0 ? v : a * Math.expm1(v)), d: (v, o, a) => (v > 0 ? 1 : a * Math.exp(v)) },
-  selu: { text: 'λ·v if v > 0, else λ·α·(eᵛ − 1)', f: (v) => SELU_SCALE * (v > 0 ? v : SELU_ALPHA * Math.expm1(v)),
-          d: (v) => SELU_SCALE * (v > 0 ? 1 : SELU_ALPHA * Math.exp(v)) },
-  sigmoid: { text: '1 / (1 + e⁻ᵛ)', f: sigm, d: (v, o) => o * (1 - o) },
-  tanh: { text: 'tanh(v)', f: Math.tanh, d: (v, o) => 1 - o * o },
-  softplus: { text: 'log(1 + eᵛ)', f: (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))), d: sigm },
-  dropout: { text: 'v (dropout keeps every value when the net is tested)', f: (v) => v, d: () => 1 },
-};
 
 // (C, H, W) and a flat index -> [c, y, x]; and back.
 const unravel = ([, H, W], i) => [Math.floor(i / (H * W)), Math.floor(i / W) % H, i % W];

@@ -1,6 +1,7 @@
 // The lessons: an index, and the open lesson (?lesson=ID). Each lesson is a module in lessons/
 // exporting {id, title, question, mount(root, ctx)}; it answers one question students ask, with
 // numbers pycore computes from the network being trained.
+import * as activations from '../lessons/activations.js';
 import * as compare from '../lessons/compare.js';
 import * as depth from '../lessons/depth.js';
 import * as outputSize from '../lessons/output-size.js';
@@ -11,7 +12,7 @@ import * as sparseMatrix from '../lessons/sparse-matrix.js';
 import * as unitMath from '../lessons/unit-math.js';
 import { el } from '../viewstate.js';
 
-export const LESSONS = [outputSize, parameters, pooling, depth, sparseMatrix, compare, shift, unitMath];
+export const LESSONS = [outputSize, parameters, pooling, depth, sparseMatrix, compare, shift, activations, unitMath];
 
 export function mount(root, ctx) {
   const index = root.querySelector('[data-role="lesson-index"]');
@@ -53,6 +54,7 @@ export function mount(root, ctx) {
     onStats: forward('onStats'),
     onSnapshot: forward('onSnapshot'),
     onFocus: forward('onFocus'),
+    onRace: forward('onRace'),
     frame: forward('frame'),
   };
 }
