@@ -1,4 +1,4 @@
-"""Layers with parameters or structure: input, conv, pool, fc, dropout. All NCHW.
+"""Layers with parameters or structure: input, conv, pool, fc, dropout, shuffle. All NCHW.
 
 Every layer has the same fields so one loop can draw any of them:
   params / grads: dicts of arrays with matching names ({} for parameter-free layers);
@@ -221,3 +221,25 @@ class Dropout(Layer):
     def backward(self, dout):
         self.dout = dout
         return dout if self._mask is None else dout * self._mask
+
+
+class Shuffle(Layer):
+    """A fixed reordering of each example's values, drawn once from `seed`: (N, C, H, W) -> (N, C, H, W).
+    Shows that the layers after a flatten do not care in which order its values come."""
+    type = 'shuffle'
+
+    def __init__(self, in_shape, out_shape, info, *, seed):
+        super().__init__(in_shape, out_shape, info)
+        D = int(np.prod(in_shape))
+        self.order = np.random.default_rng(seed).permutation(D)    # output value j is input value order[j]
+        self.inverse = np.argsort(self.order)
+
+    def forward(self, x, training=False):
+        N = x.shape[0]
+        self.out = x.reshape(N, -1)[:, self.order].reshape(x.shape)
+        return self.out
+
+    def backward(self, dout):
+        self.dout = dout
+        N = dout.shape[0]
+        return dout.reshape(N, -1)[:, self.inverse].reshape(dout.shape)

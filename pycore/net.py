@@ -6,7 +6,7 @@ import numpy as np
 from . import spec as specmod
 from .activations import ACTIVATIONS
 from .errors import PycoreError
-from .layers import FC, Conv, Dropout, Input, Pool
+from .layers import FC, Conv, Dropout, Input, Pool, Shuffle
 from .losses import LOSSES
 
 
@@ -81,7 +81,7 @@ class Net:
 
 def _geometry(d):
     return {k: d[k] for k in ('sx', 'sy', 'stride', 'pad', 'filters', 'num_neurons', 'drop_prob',
-                              'alpha') if k in d}
+                              'alpha', 'seed') if k in d}
 
 
 def _make_layer(d, rng, dtype):
@@ -100,6 +100,8 @@ def _make_layer(d, rng, dtype):
                   l1_decay_mul=d['l1_decay_mul'], l2_decay_mul=d['l2_decay_mul'])
     if t == 'dropout':
         return Dropout(i, o, d, drop_prob=d['drop_prob'], rng=rng)
+    if t == 'shuffle':
+        return Shuffle(i, o, d, seed=d['seed'])
     if t in ('lrelu', 'elu'):
         return ACTIVATIONS[t](i, o, d, alpha=d['alpha'])
     if t in ACTIVATIONS:

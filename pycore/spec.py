@@ -21,6 +21,7 @@ KEYS = {
     'pool': {'sx': REQUIRED, 'sy': None, 'stride': 2, 'pad': 0},
     'avgpool': {'sx': REQUIRED, 'sy': None, 'stride': 2, 'pad': 0},
     'dropout': {'drop_prob': 0.5},
+    'shuffle': {'seed': 0},
     'relu': {}, 'selu': {}, 'sigmoid': {}, 'tanh': {}, 'softplus': {},
     'lrelu': {'alpha': 0.01}, 'elu': {'alpha': 1.0},
     'softmax': {'num_classes': REQUIRED},
@@ -110,11 +111,11 @@ _POSITIVE_INT = {'out_sx', 'out_sy', 'out_depth', 'sx', 'sy', 'filters', 'stride
 
 def _check_value(i, t, key, v):
     where = f'layer {i} ({t}): "{key}"'
-    if key in _POSITIVE_INT or key in ('pad', 'num_classes'):
+    if key in _POSITIVE_INT or key in ('pad', 'num_classes', 'seed'):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v):
             raise PycoreError(f'{where} must be a whole number, got {json.dumps(v)}')
         v = int(v)
-        lo = 0 if key == 'pad' else 2 if key == 'num_classes' else 1
+        lo = 0 if key in ('pad', 'seed') else 2 if key == 'num_classes' else 1
         if v < lo:
             raise PycoreError(f'{where} must be at least {lo}, got {v}')
         return v

@@ -4,7 +4,7 @@ import pytest
 
 from pycore import Net
 from pycore.activations import ACTIVATIONS
-from pycore.layers import FC, Conv, Dropout, Pool
+from pycore.layers import FC, Conv, Dropout, Pool, Shuffle
 
 from gradcheck import numeric_grad, rel_error
 
@@ -101,6 +101,16 @@ def test_dropout_train_and_test():
     np.testing.assert_array_equal(layer.forward(x, training=False), x)
 
 
+def test_shuffle_reorders_and_its_gradient_puts_back():
+    layer = Shuffle((3, 4, 4), (3, 4, 4), {}, seed=5)
+    x = np.random.default_rng(10).standard_normal((2, 3, 4, 4))
+    check_layer(layer, x)
+    out = layer.forward(x).reshape(2, -1)
+    assert sorted(layer.order.tolist()) == list(range(48)) and not np.array_equal(layer.order, np.arange(48))
+    np.testing.assert_array_equal(out, x.reshape(2, -1)[:, layer.order])     # a reordering: no value changes
+    np.testing.assert_array_equal(Shuffle((3, 4, 4), (3, 4, 4), {}, seed=5).order, layer.order)
+
+
 SPECS = {
     'convnetjs-like': [
         {'type': 'input', 'out_sx': 8, 'out_sy': 8, 'out_depth': 1},
@@ -127,6 +137,12 @@ SPECS = {
         {'type': 'conv', 'sx': 3, 'filters': 3, 'stride': 1, 'pad': 1, 'activation': 'selu'},
         {'type': 'fc', 'num_neurons': 4},
         {'type': 'selu'},
+        {'type': 'softmax', 'num_classes': 3}],
+    'shuffled-flatten': [
+        {'type': 'input', 'out_sx': 6, 'out_sy': 6, 'out_depth': 1},
+        {'type': 'conv', 'sx': 3, 'filters': 2, 'stride': 1, 'pad': 1, 'activation': 'tanh'},
+        {'type': 'avgpool', 'sx': 2, 'stride': 2},
+        {'type': 'shuffle', 'seed': 3},
         {'type': 'softmax', 'num_classes': 3}],
 }
 

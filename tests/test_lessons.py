@@ -12,11 +12,11 @@ from pagekit import BOOT_S, Watched, wait_until
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
 presets = pytest.importorskip('presets')      # site/py is on sys.path (conftest.py)
 
-LESSONS = ['output-size', 'parameters', 'pooling', 'depth', 'sparse-matrix', 'compare', 'shift', 'activations', 'unit-math']
+LESSONS = ['output-size', 'parameters', 'pooling', 'depth', 'flatten', 'sparse-matrix', 'compare', 'shift', 'top-images', 'activations', 'unit-math']
 
 # What each lesson that asks the run for numbers shows once they have arrived.
 DRAWN = {'pooling': '[data-stat="pool-window"][data-output]', 'depth': '[data-stat="depth-sum"][data-held]',
-         'compare': '[data-layer="conv2"]', 'shift': 'tr[data-net="mlp"]', 'unit-math': '[data-stat="unit-forward"][data-held]'}
+         'top-images': 'figure[data-rank]', 'compare': '[data-layer="conv2"]', 'flatten': '[data-stat="flatten-dot"][data-held]', 'shift': 'tr[data-net="mlp"]', 'unit-math': '[data-stat="unit-forward"][data-held]'}
 
 
 @pytest.fixture
@@ -237,6 +237,27 @@ def test_compare(lesson, site):
     k = np.array(conv1['w']).reshape(conv1['shape'])[0, 0]
     expected = np.array([[np.sum(k * x[i:i + 5, j:j + 5]) for j in range(24)] for i in range(24)]) + conv1['b'][0]
     assert np.allclose(a, expected, atol=1e-4), np.abs(a - expected).max()
+    # A drawing as the second input: its conv1 map, recomputed here from the image the page prepared.
+    w.page.click('[data-control="lesson-draw"]')
+    pad = w.page.locator(f'{root} .drawpad-canvas')
+    box = pad.bounding_box()
+    w.page.mouse.move(box['x'] + 140, box['y'] + 50)
+    w.page.mouse.down()
+    for t in range(1, 21):
+        w.page.mouse.move(box['x'] + 140 + 10 * np.sin(t / 3), box['y'] + 50 + 9 * t)
+    w.page.mouse.up()
+    wait_until(lambda: 'against your drawing' in text(w, f'{root} [data-message="lesson"]'), 10, 'the drawing compared')
+    drawn, conv1, b = w.page.evaluate(f'''(() => {{ const r = document.querySelector('{root}');
+        return [JSON.parse(r.dataset.drawing), JSON.parse(r.dataset.conv1),
+                JSON.parse(r.querySelector('[data-layer="conv1"] figure[data-map="0"]').dataset.b)]; }})()''')
+    drawn = np.array(drawn, np.float64).reshape(28, 28)
+    assert drawn.max() > 200 and drawn[:, :10].max() < drawn.max()          # a vertical stroke, centred like MNIST
+    x = np.pad(drawn[2:26, 2:26] / 255, 2)
+    k = np.array(conv1['w']).reshape(conv1['shape'])[0, 0]
+    expected = np.array([[np.sum(k * x[i:i + 5, j:j + 5]) for j in range(24)] for i in range(24)]) + conv1['b'][0]
+    assert np.allclose(np.array(b).reshape(24, 24), expected, atol=1e-4)
+    w.page.click('[data-control="lesson-draw"]')                          # back to two test images
+    wait_until(lambda: 'class 9' in text(w, f'{root} [data-message="lesson"]'), 10, 'the 9 again')
     if 'fashion-mnist' in json.loads((site / 'data' / 'manifest.json').read_text())['datasets']:
         (pullover, coat), _ = first_of(site, 'fashion-mnist', [2, 4])
         w.page.click('[data-control="lesson-fashion"]')
@@ -409,3 +430,90 @@ def test_activations(lesson):
     # What the lesson says of the sigmoid: its small slopes make it the slowest to learn here.
     assert results['sigmoid'][0] > results['relu'][0], results
     wait_until(lambda: w.state() == 'training', 10, 'the run to carry on')
+
+
+def test_flatten(lesson):
+    import numpy as np
+    w = lesson('?lesson=flatten')
+    root = '[data-lesson="flatten"]'
+    dot = w.page.locator('[data-stat="flatten-dot"]')
+    wait_until(lambda: dot.get_attribute('data-held'), 20, 'the volume')
+    # A click on map 5 at row 3, column 2 of the 16x4x4 volume: input 5*16 + 3*4 + 2.
+    canvas = w.page.locator(f'{root} [data-role="flatten-volume"] figure[data-map="5"] canvas')
+    box = canvas.bounding_box()
+    canvas.click(position={'x': box['width'] * 2.5 / 4, 'y': box['height'] * 3.5 / 4})
+    where = w.page.locator('[data-stat="flatten-index"]')
+    wait_until(lambda: where.get_attribute('data-index') == str(5 * 16 + 3 * 4 + 2), 5, 'the picked value')
+    w.page.fill('[data-control="lesson-flatten-neuron"]', '3')
+    wait_until(lambda: 'Neuron 3' in dot.text_content(), 5, 'neuron 3')
+    values, weights, held, index, value = w.page.evaluate(f'''(() => {{ const r = document.querySelector('{root}');
+        const d = r.querySelector('[data-stat="flatten-index"]').dataset;
+        return [JSON.parse(r.querySelector('[data-role="flatten-vector"]').dataset.values),
+                JSON.parse(r.querySelector('[data-role="flatten-weights"]').dataset.weights),
+                Number(r.querySelector('[data-stat="flatten-dot"]').dataset.held), Number(d.index), Number(d.value)]; }})()''')
+    volume = np.array(values).reshape(16, 4, 4)           # NumPy's C order is the order pycore reads
+    assert volume[5, 3, 2] == value == values[index]
+    # The folded maps are the neuron's weights in the same order: map 5's drawing is weights[80:96].
+    assert len(weights) == 256
+    # The neuron's dot product over the flat inputs, plus its bias, is what the fc layer holds.
+    bias = float(dot.text_content().split('bias ')[1].split(' ')[0])
+    assert abs(np.dot(weights, values) + bias - held) < 1e-3
+    # The race: a shuffled copy learns as well; with its weights moved along it is the same network.
+    w.page.fill('[data-control="lesson-flatten-examples"]', '12000')
+    w.page.click('[data-control="lesson-flatten-race"]')
+    rows = w.page.locator(f'{root} [data-role="flatten-results"] tr[data-racer]')
+    wait_until(lambda: rows.count() == 3, 150, 'the race to finish')
+    acc = {r.get_attribute('data-racer'): float(r.get_attribute('data-accuracy')) for r in rows.all()}
+    curve = {r.get_attribute('data-racer'): json.loads(r.get_attribute('data-curve')) for r in rows.all()}
+    # Five seeds on CPython after 12,000 examples: the shuffled copy within 3.4 points of the ordered one.
+    assert acc['ordered'] > 0.7 and abs(acc['shuffled'] - acc['ordered']) <= 0.06, acc
+    # Float32 sums taken in another order differ in their last bits, and training can grow that over
+    # thousands of steps: the curves agree closely at first, and the end results stay close.
+    assert np.allclose(curve['moved'][:10], curve['ordered'][:10], rtol=1e-4), (curve['moved'][:10], curve['ordered'][:10])
+    assert abs(acc['moved'] - acc['ordered']) <= 0.05, acc
+
+
+def test_top_images(lesson, site, tmp_path):
+    import numpy as np
+    from pycore.data import crop, to_float
+    w = lesson('?lesson=top-images')
+    root = '[data-lesson="top-images"]'
+    wait_until(lambda: (w.number('examples') or 0) > 1000, 40, 'some training')      # the first test chunk is in by then
+    w.page.click('#pause')
+    w.wait_state('paused', 10)
+    with w.page.expect_download() as info:
+        w.page.click('[data-control="save"]')
+    info.value.save_as(tmp_path / 'run.json')
+    net = pycore.from_json((tmp_path / 'run.json').read_text())[0]
+    labels, images = built_test_images(site, 'mnist')
+    x = to_float(crop(images[:500], 24, 2, 2))
+    net.forward(x)
+    conv2 = [i for i, L in enumerate(net.layers) if L.type == 'conv'][1]
+    w.page.select_option('[data-control="lesson-top-layer"]', str(conv2))
+    w.page.fill('[data-control="lesson-top-unit"]', '3')
+    about = w.page.locator('[data-stat="top-about"]')
+    wait_until(lambda: about.get_attribute('data-unit') == '3' and about.get_attribute('data-layer') == str(conv2), 20, 'filter 3 of conv2')
+    assert about.get_attribute('data-count') == '500'
+    figs = w.page.evaluate(f"[...document.querySelectorAll('{root} figure[data-rank]')].map((f) => ({{...f.dataset, "
+                           f"patch: JSON.parse(f.querySelector('.lesson-patch').dataset.pixels)}}))")
+    # The same ranking computed here: each image's largest value on filter 3's map.
+    maps = net.layers[conv2].out[:, 3]                                     # (500, 12, 12)
+    best = maps.reshape(500, -1).max(1)
+    expected = np.argsort(-best, kind='stable')[:9]
+    assert [int(f['index']) for f in figs] == expected.tolist()
+    assert np.allclose([float(f['value']) for f in figs], best[expected], atol=1e-4)
+    # Its receptive field: 5x5 on pool1, which is 2x2 (stride 2) on conv1's 5x5 (pad 2): 14 pixels, from 2x - 6.
+    assert about.get_attribute('data-field') == '14'
+    for f in figs:
+        i, x0, y0 = int(f['index']), int(f['x']), int(f['y'])
+        assert maps[i, y0, x0] == maps[i].max()
+        assert (int(f['left']), int(f['top'])) == (2 * x0 - 6, 2 * y0 - 6)
+        padded = np.pad(images[i, 2:26, 2:26], 6)
+        assert f['patch'] == padded[2 * y0:2 * y0 + 14, 2 * x0:2 * x0 + 14].ravel().tolist()
+    # An fc neuron: whole images, ranked by its value.
+    fc = [i for i, L in enumerate(net.layers) if L.type == 'fc'][0]
+    w.page.select_option('[data-control="lesson-top-layer"]', str(fc))
+    w.page.fill('[data-control="lesson-top-unit"]', '7')
+    wait_until(lambda: about.get_attribute('data-unit') == '7' and about.get_attribute('data-layer') == str(fc), 20, 'neuron 7')
+    shown = w.page.evaluate(f"[...document.querySelectorAll('{root} figure[data-rank]')].map((f) => Number(f.dataset.index))")
+    assert shown == np.argsort(-net.layers[fc].out[:, 7, 0, 0], kind='stable')[:9].tolist()

@@ -4,7 +4,7 @@ import pytest
 
 import pycore
 from presets import PRESETS
-from race import RACERS, Race, with_activation
+from race import RACERS, Race, with_activation, with_shuffle
 from session import Session
 
 META = {'mnist': {'title': 'MNIST', 'classes': [str(k) for k in range(10)], 'train_count': 400, 'test_count': 100}}
@@ -41,7 +41,7 @@ def test_the_copies_train_on_the_same_batches_from_the_same_weights():
     assert p['done'] == 400 and set(p['curves']) == set(RACERS) == set(p['result'])
     assert [x for x, _ in p['curves']['tanh']] == [200, 400]
     # The relu copy saw what a lone copy fed the same batches sees: same losses.
-    again = Race(s, 400, racers=('relu',))
+    again = Race(s, 400, 'activations', racers=('relu',))
     while (q := again.step(50))['result'] is None:
         pass
     assert q['curves']['relu'] == p['curves']['relu']
@@ -55,3 +55,22 @@ def test_bad_races_are_refused():
             Race(s, n)
     with pytest.raises(pycore.PycoreError, match='no training images'):
         Race(Session(META), 100)
+
+
+def test_the_flatten_race_shuffles_what_the_first_fc_layer_reads():
+    s = session_with_data()
+    race = Race(s, 200, 'flatten')
+    ordered, shuffled = race.nets['ordered'], race.nets['shuffled']
+    assert [L.type for L in shuffled.layers] == [L.type for L in ordered.layers][:-2] + ['shuffle', 'fc', 'softmax']
+    assert shuffled.layers[-3].in_shape == (16, 4, 4)
+    assert with_shuffle(PRESETS['mlp']['spec'])[1] == {'type': 'shuffle', 'seed': 1}     # an MLP: its pixels
+    while (p := race.step(50))['result'] is None:
+        pass
+    assert p['kind'] == 'flatten' and set(p['result']) == {'ordered', 'shuffled', 'moved'}
+    # Moved with their inputs, the weights compute the same function: the same losses, step by step.
+    assert np.allclose([v for _, v in p['curves']['moved']], [v for _, v in p['curves']['ordered']], rtol=1e-4)
+    assert p['result']['moved'] == p['result']['ordered']
+    x = np.random.default_rng(1).random((5, 1, 24, 24)).astype(np.float32)
+    assert np.allclose(race.nets['moved'].forward(x), race.nets['ordered'].forward(x), atol=1e-5)
+    with pytest.raises(pycore.PycoreError, match='no race of kind'):
+        Race(s, 200, 'nope')

@@ -56,10 +56,10 @@ def shift_accuracy(session, count, shifts):
 RACE = {'now': None}   # the activations race being run (race.Race), if any
 
 
-def race_start(session, examples):
-    """Start the activations race on a copy of the session's network; -> {'ok': racer names} or {'error'}."""
+def race_start(session, examples, kind):
+    """Start a race (race.KINDS) on copies of the session's network; -> {'ok': racer names} or {'error'}."""
     try:
-        RACE['now'] = Race(session, examples)
+        RACE['now'] = Race(session, examples, kind)
         return export({'ok': list(RACE['now'].nets)})
     except PycoreError as e:
         return export({'error': str(e)})

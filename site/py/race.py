@@ -1,6 +1,7 @@
-"""The activations race: one network trained once per activation function, each copy from the same
-weights (activations have none) on the same batches, so that their loss curves differ only by the
-activation."""
+"""Races: copies of the page's network, each changed in one way, trained side by side on the same
+batches, so that their loss curves differ only by that change. 'activations': one copy per
+activation function, from the same weights (activations have none). 'flatten': the network as it is,
+and with a fixed shuffle of the values its first fc layer reads."""
 import time
 
 import numpy as np
@@ -31,20 +32,50 @@ def with_activation(spec, name):
     return out
 
 
+def with_shuffle(spec, seed=1):
+    """`spec` with a shuffle layer before its first fc or loss layer: the values that layer reads come
+    in another (fixed) order."""
+    k = next(i for i, d in enumerate(spec) if d['type'] in ('fc', 'softmax', 'svm', 'regression'))
+    return [*spec[:k], {'type': 'shuffle', 'seed': seed}, *spec[k:]]
+
+
+KINDS = {
+    'activations': lambda spec: {name: with_activation(spec, name) for name in RACERS},
+    'flatten': lambda spec: {'ordered': spec, 'shuffled': with_shuffle(spec), 'moved': with_shuffle(spec)},
+}
+
+
+def _move_weights(ordered, moved):
+    """Give `moved` (ordered's spec plus a shuffle) the weights of `ordered`, the fc weights after the
+    shuffle reordered with their inputs: the two then compute the same function, step after step."""
+    k = next(i for i, L in enumerate(moved.layers) if L.type == 'shuffle')
+    for a, b in zip(ordered.layers[:k], moved.layers[:k]):
+        for name in a.params:
+            b.params[name][...] = a.params[name]
+    fc, source = moved.layers[k + 1], ordered.layers[k]
+    fc.params['w'][...] = source.params['w'][:, moved.layers[k].order]   # (M, D): column j reads input order[j]
+    fc.params['b'][...] = source.params['b']
+
+
 class Race:
-    """Train copies of `session`'s network, one per activation, for `examples` examples each."""
+    """Train copies of `session`'s network, changed as `kind` says, for `examples` examples each."""
 
     EVERY = 200               # a loss point per this many examples (the mean over them)
 
-    def __init__(self, session, examples, racers=RACERS):
+    def __init__(self, session, examples, kind='activations', racers=None):
         examples = int(examples)
         if not 0 < examples <= MAX_EXAMPLES:
             raise PycoreError(f'a race of {examples:,} examples: it must be 1 to {MAX_EXAMPLES:,} per activation')
         if len(session._usable()) == 0:
             raise PycoreError('no training images are loaded yet')
-        self.session, self.examples = session, examples
+        if kind not in KINDS:
+            raise PycoreError(f'no race of kind {kind!r}; the kinds are {", ".join(KINDS)}')
+        self.session, self.examples, self.kind = session, examples, kind
         spec, seed = session.net.spec, session.net.seed
-        self.nets = {name: pycore.Net.from_spec(with_activation(spec, name), seed=seed) for name in racers}
+        specs = KINDS[kind](spec)
+        self.nets = {name: pycore.Net.from_spec(specs[name], seed=seed) for name in (racers or specs)}
+        if 'moved' in self.nets:
+            _move_weights(self.nets['ordered'], self.nets['moved'])
         self.trainers = {name: pycore.Trainer(net, **session.options) for name, net in self.nets.items()}
         self.rng = np.random.default_rng([session.seed, seed, 2])
         self.done = self.mark = 0    # examples trained (per copy), and at the last loss point
@@ -77,5 +108,5 @@ class Race:
             images, labels = s._centre(s.ds.test.images[:n]), s.ds.test.labels[:n]
             self.result = {name: float((net.forward(images).argmax(1) == labels).mean()) if n else None
                            for name, net in self.nets.items()}
-        return {'done': self.done, 'examples': self.examples, 'curves': self.curves, 'result': self.result,
+        return {'kind': self.kind, 'done': self.done, 'examples': self.examples, 'curves': self.curves, 'result': self.result,
                 'test_images': min(TEST_IMAGES, s.ds.test.count)}

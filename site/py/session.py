@@ -120,7 +120,7 @@ class Session:
             out.append({'type': d['type'], 'src': d['src'], 'shape': list(d['out_shape']), 'formula': d['formula'],
                         'params': d['params'], 'params_formula': d['params_formula'],
                         'geometry': {k: d[k] for k in ('sx', 'sy', 'stride', 'pad', 'filters', 'num_neurons',
-                                                       'drop_prob', 'alpha') if k in d and d[k] is not None},
+                                                       'drop_prob', 'alpha', 'seed') if k in d and d[k] is not None},
                         'weight_shapes': {k: list(v.shape) for k, v in layer.params.items()}})
         return {'layers': out, 'spec': json.dumps(self.net.spec, indent=1), 'options': self.options,
                 'dataset': self.ds.name, 'seed': self.seed, 'classes': self.ds.classes, 'param_count': int(self.net.param_count()),
@@ -331,6 +331,52 @@ class Session:
                 accuracy[k].append(float((pred == labels).mean()))
         return {'count': n, 'shifts': [int(d) for d in shifts], 'accuracy': accuracy}
 
+    def top_images(self, layer, unit, count=500, top=9):
+        """The `top` of the first `count` loaded test images that drive unit `unit` of layer `layer` (a
+        conv filter: its largest value anywhere on its map; an fc neuron: its value) the most, each
+        with where (x, y) and the receptive field there, a square of the net's input (the centre crop):
+        {'layer', 'unit', 'kind', 'count', 'field', 'top': [{'index', 'label', 'value', 'x', 'y',
+        'left', 'top', 'image' (crop x crop uint8)}]}, field being the receptive field's size."""
+        layer, unit = int(layer), int(unit)
+        if not 0 < layer < len(self.net.layers) or self.net.layers[layer].type not in ('conv', 'fc'):
+            raise PycoreError(f'layer {layer} is not a conv or fc layer')
+        C, H, W = self.net.layers[layer].out_shape
+        if not 0 <= unit < C:
+            raise PycoreError(f'layer {layer} has {C} units (0 to {C - 1}), not {unit}')
+        n = min(int(count), self.ds.test.count)
+        if n == 0:
+            raise PycoreError('no test images are loaded yet')
+        x = self._centre(self.ds.test.images[:n])                          # (n, 1, crop, crop)
+        best, where = np.empty(n, np.float32), np.empty(n, np.int64)
+        for i in range(0, n, 250):
+            self.net.forward(x[i:i + 250])
+            maps = self.net.layers[layer].out[:, unit].reshape(len(x[i:i + 250]), -1)   # (b, H*W)
+            where[i:i + 250] = maps.argmax(1)
+            best[i:i + 250] = maps.max(1)
+        size, jump, offset = receptive_field(self.net.layers[:layer + 1])
+        order = np.argsort(-best, kind='stable')[:top]
+        m = (IMAGE - self.crop) // 2
+        crop_u8 = self.ds.test.images[:n, m:m + self.crop, m:m + self.crop]     # what the net sees
+        out = []
+        for i in order:
+            y, xx = divmod(int(where[i]), W)
+            entry = {'index': int(i), 'label': int(self.ds.test.labels[i]), 'value': float(best[i]), 'x': xx, 'y': y,
+                     'image': np.ascontiguousarray(crop_u8[i]).ravel()}
+            if H * W > 1:
+                entry.update(left=offset + xx * jump, top=offset + y * jump)
+            out.append(entry)
+        return {'layer': layer, 'unit': unit, 'kind': self.net.layers[layer].type, 'count': n,
+                'field': size if H * W > 1 else self.crop, 'top': out}
+
+    def inspect_custom(self, pixels, width, height):
+        """Every layer for a picture of the user's (grayscale in [0, 1], prepared like MNIST), with the
+        current weights; no label, so no gradients. Adds 'image': the prepared 28x28 uint8 image."""
+        if hasattr(pixels, 'to_py'):
+            pixels = pixels.to_py()
+        image = prepare_digit(np.asarray(pixels, dtype=np.float32).reshape(int(height), int(width)))
+        probs, layers = pycore.inspect(self.net, self._centre(image[None])[0])
+        return {**self._pack(layers, probs, None, 'your drawing'), 'image': image.ravel()}
+
     def first_test_of(self, label):
         """The index of the first loaded test image of class `label`, or -1 while none has arrived."""
         idx = np.flatnonzero(self.ds.test.labels[:self.ds.test.count] == int(label))
@@ -450,6 +496,19 @@ class Session:
             self.__dict__.update(previous)
             raise
         return {**self.describe(), 'page': extra.get('page')}
+
+
+def receptive_field(layers):
+    """(size, jump, offset) of the output units of the last of `layers` (input first): unit (x, y)
+    sees the input square of side `size` whose top-left corner is (offset + x*jump, offset + y*jump),
+    parts of which may lie in the padding."""
+    size, jump, offset = 1, 1, 0
+    for L in layers:
+        if L.type not in ('conv', 'pool', 'avgpool'):
+            continue
+        k, s, p = L.kshape[1], L.stride, L.pad
+        size, offset, jump = size + (k - 1) * jump, offset - p * jump, jump * s
+    return size, jump, offset
 
 
 def _rng_out(rng):

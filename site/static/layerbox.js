@@ -7,7 +7,7 @@ import { LOSSES, QUANTITIES, clamp, el, hits, state, unitName } from './viewstat
 import { hideTooltip, onClick, onPointerMove } from './tooltip.js';
 
 const NON_NEGATIVE = new Set(['input', 'relu', 'sigmoid', 'softplus', 'softmax']);
-const PASS_SIGN = new Set(['pool', 'avgpool', 'dropout']);   // non-negative when their input is
+const PASS_SIGN = new Set(['pool', 'avgpool', 'dropout', 'shuffle']);   // non-negative when their input is
 const GAP = 1;              // transparent canvas pixels between kernels drawn side by side
 const VECTOR_COLS = 64;     // vectors longer than this wrap onto several canvas rows
 const MAX_WEIGHT_AREA = 400000;   // CSS px² a weight row may cover before its scale shrinks
@@ -53,6 +53,7 @@ function geometryText(type, g = {}) {
     case 'avgpool': return parts(`${size} average pool`.trim(), stride, g.pad > 0 && `pad ${g.pad}`);
     case 'fc': return g.num_neurons !== undefined ? `${g.num_neurons} neurons` : '';
     case 'dropout': return g.drop_prob !== undefined ? `drop probability ${g.drop_prob}` : '';
+    case 'shuffle': return g.seed !== undefined ? `a fixed reordering (seed ${g.seed})` : '';
     case 'lrelu': case 'elu': return g.alpha !== undefined ? `alpha ${g.alpha}` : '';
     default: return '';
   }

@@ -339,8 +339,9 @@ const handlers = {
   },
   cards(msg) { return call('cards', msg.count || 12); },
   plan(msg) { return call('plan', msg.spec); },
-  inspect(msg) { return call('inspect_test', msg.index); },
+  inspect(msg) { return msg.pixels ? call('inspect_custom', msg.pixels, msg.width, msg.height) : call('inspect_test', msg.index); },
   first_test_of(msg) { return call('first_test_of', msg.label); },
+  top_images(msg) { return call('top_images', msg.layer, msg.unit, msg.count ?? 500); },
   async shift(msg) {
     const references = await loadReferences();
     const r = bridge.shift_test(session, msg.index, pyodide.toPy(msg.shifts));
@@ -355,7 +356,7 @@ const handlers = {
     const r = call('start_evaluation'); evaluating = !r.error; wake(); return r;
   },
   race(msg) {
-    const r = bridge.race_start(session, msg.examples);
+    const r = bridge.race_start(session, msg.examples, msg.kind);
     racing = !r.error;
     wake();
     return r;

@@ -80,7 +80,7 @@ export function mount(root, ctx) {
 
   start.addEventListener('click', async () => {
     try {
-      await ctx.request('race', { examples: examples.value });
+      await ctx.request('race', { kind: 'activations', examples: examples.value });
       chart.clear(); results.replaceChildren(); message(note, '');
       start.disabled = true; stop.hidden = false;
       status.textContent = 'starting…';
@@ -108,6 +108,7 @@ export function mount(root, ctx) {
 
   return {
     onRace(msg) {
+      if (msg.progress && msg.progress.kind !== 'activations') return;
       if (msg.error || msg.stopped) {
         start.disabled = false; stop.hidden = true;
         status.textContent = msg.error ? '' : 'stopped';

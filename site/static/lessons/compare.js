@@ -2,6 +2,7 @@
 // their conv1 and conv2 maps next to each other with the difference, and why the first layer's
 // maps look like the whole object rather than like edges.
 import { DIVERGING, GRAY } from '../colormap.js';
+import { createDrawPad } from '../drawpad.js';
 import { el } from '../viewstate.js';
 import { message } from '../panels/message.js';
 import { numberInput, para } from './util.js';
@@ -26,7 +27,7 @@ function mapCanvas(data, H, W, scale, signed) {
 }
 
 export function mount(root, ctx) {
-  root.append(para('Put two inputs through the same network and look at each layer\'s maps side by side, with their ',
+  root.append(para('Put two inputs (two test images, or one and a drawing of yours) through the same network and look at each layer\'s maps side by side, with their ',
     'difference', ' (red where the first is larger, blue where the second is). Where the maps agree the network '
     + 'cannot tell the two apart at that layer.'),
   para('Why does the first layer show the whole object? conv1\'s maps are as large as the image, and each value says how '
@@ -36,9 +37,19 @@ export function mount(root, ctx) {
   const pickers = el('div', { class: 'lesson-row' });
   const note = el('p', { class: 'message', 'data-message': 'lesson' });
   const fashion = el('button', { type: 'button', 'data-control': 'lesson-fashion' }, 'Switch to Fashion-MNIST: pullover against coat');
+  const drawToggle = el('button', { type: 'button', 'data-control': 'lesson-draw' }, 'Draw the second input instead');
+  const padBox = el('div', { class: 'lesson-pad', hidden: '' });
   const out = el('div', { 'data-role': 'compare-maps' });
-  root.append(pickers, fashion, note, out);
-  let net = null, dataset = null, convs = [], asking = false;
+  root.append(pickers, fashion, drawToggle, padBox, note, out);
+  let net = null, dataset = null, convs = [], asking = false, drawing = null;   // drawing: the pad's picture, when used
+  createDrawPad(padBox, (img) => { drawing = { pixels: img.pixels, width: img.width, height: img.height }; show(); },
+    (text) => message(note, text));
+  drawToggle.addEventListener('click', () => {
+    padBox.hidden = !padBox.hidden;
+    drawToggle.textContent = padBox.hidden ? 'Draw the second input instead' : 'Use the second test image again';
+    inputs[1].input.disabled = !padBox.hidden;
+    if (padBox.hidden) { drawing = null; show(); }
+  });
   const inputs = [0, 1].map((k) => numberInput(k ? 'second test image #' : 'first test image #',
     { min: 0, max: 9999, value: k, name: `lesson-image-${k}` }, () => show()));
   pickers.append(...inputs.map((x) => x.box));
@@ -68,9 +79,12 @@ export function mount(root, ctx) {
     if (asking || !convs.length) return;
     asking = true;
     try {
-      const snaps = await Promise.all(inputs.map((x) => ctx.request('inspect', { index: x.value })));
+      const asks = [{ index: inputs[0].value }, drawing || { index: inputs[1].value }];
+      const snaps = await Promise.all(asks.map((a) => ctx.request('inspect', a)));
       out.replaceChildren(...convs.map((i, n) => layerRows(i, n, snaps)));
-      message(note, `${snaps[0].source} (class ${ctx.classes()[snaps[0].label]}) against ${snaps[1].source} (class ${ctx.classes()[snaps[1].label]}).`, false);
+      const named = (s) => (s.label === null ? s.source : `${s.source} (class ${ctx.classes()[s.label]})`);
+      message(note, `${named(snaps[0])} against ${named(snaps[1])}.`, false);
+      if (snaps[1].image) root.dataset.drawing = JSON.stringify(Array.from(snaps[1].image)); else delete root.dataset.drawing;
       const w = snaps[0].layers[convs[0]].weights;
       root.dataset.conv1 = JSON.stringify({ w: Array.from(w.w.data), b: Array.from(w.b.data), shape: w.w.shape });
     } catch (err) {

@@ -4,15 +4,17 @@
 import * as activations from '../lessons/activations.js';
 import * as compare from '../lessons/compare.js';
 import * as depth from '../lessons/depth.js';
+import * as flatten from '../lessons/flatten.js';
 import * as outputSize from '../lessons/output-size.js';
 import * as parameters from '../lessons/parameters.js';
 import * as pooling from '../lessons/pooling.js';
 import * as shift from '../lessons/shift.js';
 import * as sparseMatrix from '../lessons/sparse-matrix.js';
+import * as topImages from '../lessons/top-images.js';
 import * as unitMath from '../lessons/unit-math.js';
 import { el } from '../viewstate.js';
 
-export const LESSONS = [outputSize, parameters, pooling, depth, sparseMatrix, compare, shift, activations, unitMath];
+export const LESSONS = [outputSize, parameters, pooling, depth, flatten, sparseMatrix, compare, shift, topImages, activations, unitMath];
 
 export function mount(root, ctx) {
   const index = root.querySelector('[data-role="lesson-index"]');
