@@ -9,6 +9,7 @@
     probs = net.forward(x)                 # (N, 10)
 """
 from .errors import PycoreError
+from .guard import Guard
 from .net import Net
 from .serialize import from_convnetjs, from_json, to_json
 from .snapshot import inspect, snapshot
@@ -25,5 +26,5 @@ CONVNETJS_MNIST = [
 ]
 CONVNETJS_TRAINER = {'method': 'adadelta', 'batch_size': 20, 'l2_decay': 0.001}
 
-__all__ = ['Net', 'Trainer', 'TrainerOptions', 'PycoreError', 'to_json', 'from_json', 'from_convnetjs',
+__all__ = ['Net', 'Trainer', 'Guard', 'TrainerOptions', 'PycoreError', 'to_json', 'from_json', 'from_convnetjs',
            'snapshot', 'inspect', 'plan', 'CONVNETJS_MNIST', 'CONVNETJS_TRAINER']

@@ -52,8 +52,11 @@ class Watched:
     """A page plus everything that went wrong on it: console errors, uncaught exceptions and
     requests to any host other than the local server."""
 
-    def __init__(self, browser, base):
-        self.context = browser.new_context(viewport={'width': 1280, 'height': 800})
+    def __init__(self, browser, base, context=None):
+        """context: open the page as another tab of that browser context (its profile: storage,
+        IndexedDB) instead of a new one of its own."""
+        self.owns = context is None
+        self.context = context or browser.new_context(viewport={'width': 1280, 'height': 800})
         self.page = self.context.new_page()
         self.errors, self.foreign, self.requests = [], [], []
         host = urlsplit(base).netloc
@@ -64,7 +67,7 @@ class Watched:
             self.requests.append(r.url)
             if urlsplit(r.url).scheme not in ('data', 'blob') and urlsplit(r.url).netloc != host:
                 self.foreign.append(r.url)
-        self.context.on('request', on_request)
+        self.page.on('request', on_request)
         self.page.on('worker', lambda w: w.on('console', lambda m: m.type == 'error' and self.errors.append(m.text)))
 
     def stat(self, name):
@@ -81,7 +84,10 @@ class Watched:
         self.page.wait_for_selector(f'html[data-state="{state}"]', timeout=timeout_s * 1000)
 
     def close(self):
-        self.context.close()
+        if self.owns:
+            self.context.close()
+        else:
+            self.page.close()
 
 
 def wait_until(predicate, timeout_s, what):

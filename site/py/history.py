@@ -1,5 +1,6 @@
 """The charts' history of a run: a point every EVERY examples of the mean losses and the moving
-accuracies, kept to at most MAX_POINTS points by merging neighbours, saved and loaded with the run."""
+accuracies, kept to at most MAX_POINTS points by merging neighbours, and marks (a divergence, a
+rollback) at given examples, saved and loaded with the run."""
 import json
 
 
@@ -10,6 +11,7 @@ class History:
     def __init__(self, examples=0, points=None, sums=(0.0, 0.0, 0)):
         """examples: the trainer's count now (the next point comes EVERY examples later)."""
         self.points = points or {'loss': [], 'accuracy': []}
+        self.points.setdefault('marks', [])      # [examples, text]
         self.since = examples
         self.sums = list(sums)    # classification loss, total loss, examples since the last point
 
@@ -35,7 +37,16 @@ class History:
         return point
 
     def clear(self):
-        self.points = {'loss': [], 'accuracy': []}
+        self.points = {'loss': [], 'accuracy': [], 'marks': []}
+
+    def mark(self, examples, text):
+        self.points['marks'].append([examples, text])
+
+    def truncate(self, examples):
+        """Back to trainer count `examples` (a rollback): the points after it go; the marks stay."""
+        for key in ('loss', 'accuracy'):
+            self.points[key] = [p for p in self.points[key] if p[0] <= examples]
+        self.since, self.sums = examples, [0.0, 0.0, 0]
 
     def to_state(self):
         """What a run file keeps (the session state's keys)."""
@@ -48,8 +59,9 @@ class History:
         Raises ValueError, KeyError or TypeError for malformed values."""
         if 'history' in state:
             h, c = state['history'], state['chart_sum']
-            return cls(int(state['chart_from']), {'loss': _checked(h['loss']), 'accuracy': _checked(h['accuracy'])},
-                       (float(c[0]), float(c[1]), int(c[2])))
+            marks = [[float(x), str(t)] for x, t in h.get('marks', [])]
+            return cls(int(state['chart_from']), {'loss': _checked(h['loss']), 'accuracy': _checked(h['accuracy']),
+                                                  'marks': marks}, (float(c[0]), float(c[1]), int(c[2])))
         charts = page.get('charts') if isinstance(page, dict) else None
         points = {k: _checked(charts.get(k, [])) for k in ('loss', 'accuracy')} if isinstance(charts, dict) else None
         return cls(examples, points)

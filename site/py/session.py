@@ -11,6 +11,7 @@ from datasets import IMAGE, Dataset, Window
 from history import History
 from pycore import PycoreError
 from pycore.data import crop, prepare_digit, random_crops, shift, to_float
+from pycore.guard import Guard
 from pycore.metrics import confident_mistakes, confusion_matrix, per_class_accuracy
 
 
@@ -23,6 +24,7 @@ class Session:
     TEST_WINDOW = 500
     EVAL_RATIO = 10           # score one validation and one test image per this many trained
     EVAL_BATCH = 40           # ...in batches of at least this many, as each forward call has a fixed cost
+    CHECKPOINT_EVERY = 250    # steps between the divergence guard's checkpoints (5,000 examples at batch 20)
 
     def __init__(self, datasets, dataset='mnist', spec=None, trainer=None, seed=0):
         """datasets: name -> {'title', 'classes', 'train_count', 'test_count'} (the data manifest)."""
@@ -53,6 +55,10 @@ class Session:
         self.evaluation = None
         self.last = {}
         self.history = History(self.trainer.examples)
+        last = net.layers[-1]
+        self.guard = Guard(self.trainer, every=self.CHECKPOINT_EVERY,
+                           chance=float(np.log(net.num_outputs)) if last.type == 'softmax' else None)
+        self.diverged = None      # what the guard found, until a rollback or going on
 
     @classmethod
     def from_config(cls, datasets, config):
@@ -193,6 +199,10 @@ class Session:
             self.train_acc.add(self.net.layers[-1].out.reshape(B, -1).argmax(1) == y)
             fwd, bwd, loss = fwd + s['fwd_ms'] * B, bwd + s['bwd_ms'] * B, loss + s['loss'] * B
             trained += B
+            found = self.guard.after_step(s['loss'])
+            if found and self.diverged is None:
+                self._diverged(found)
+                break
             if (time.perf_counter() - t0) * 1000 >= budget_ms:
                 break
         self.last_example = (x[0], int(y[0]))
@@ -211,8 +221,32 @@ class Session:
                      'train_accuracy': self.train_acc.mean(), 'validation_accuracy': self.val_acc.mean(),
                      'test_accuracy': self.test_acc.mean(), 'epochs': self.trainer.examples / len(usable),
                      'train_loaded': d.train.count, 'test_loaded': d.test.count, 'trained': trained,
-                     'work_ms': (time.perf_counter() - t0) * 1000, 'chart': chart}
+                     'work_ms': (time.perf_counter() - t0) * 1000, 'chart': chart, 'diverged': self.diverged}
         return {'stats': self.last, 'snapshot': snap}
+
+    def _diverged(self, found):
+        """Say in numbers what went wrong, and mark it on the charts."""
+        o = self.trainer.options
+        rate = 'adadelta' if o.method == 'adadelta' else f'learning rate {o.learning_rate:g} ({o.method})'
+        steps = f'{found["steps"]:,} step{"s" if found["steps"] != 1 else ""}'
+        self.diverged = {**found, 'method': o.method, 'learning_rate': o.learning_rate,
+                         'text': f'{found["reason"]} in {steps} at {rate}'}
+        self.history.mark(found['examples'], 'diverged')
+
+    def rollback(self):
+        """Back to the divergence guard's last good checkpoint (weights and update-rule buffers,
+        exactly), with the trainer options as they are now. -> describe() plus 'rolled_back'."""
+        back = self.guard.rollback()
+        self.history.truncate(back['examples'])
+        self.history.mark(back['examples'], 'rolled back')
+        self.diverged = None
+        return {**self.describe(), 'rolled_back': back}
+
+    def go_on(self):
+        """Keep training after a divergence without rolling back: the guard learns the level afresh."""
+        self.guard.accept()
+        self.diverged = None
+        return True
 
     def charts(self):
         """The charts' history since this net started: {'loss': [points], 'accuracy': [points]}."""

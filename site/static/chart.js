@@ -7,6 +7,7 @@ export class Chart {
   constructor(canvas, { series, yLabel, yRange = null, format = (v) => v.toFixed(2) }) {
     Object.assign(this, { canvas, series, yLabel, yRange, format });
     this.points = [];         // [examples, {key: value}]
+    this.marks = [];          // [examples, text]
     this.dirty = true;
   }
 
@@ -21,8 +22,13 @@ export class Chart {
     this.dirty = true;
   }
 
-  clear() { this.points = []; this.dirty = true; }
-  load(points) { this.points = Array.isArray(points) ? points : []; this.dirty = true; }
+  clear() { this.points = []; this.marks = []; this.dirty = true; }
+  /** points: [[x, {key: value}]]; marks: [[x, text]], drawn as labelled vertical lines. */
+  load(points, marks = []) {
+    this.points = Array.isArray(points) ? points : [];
+    this.marks = Array.isArray(marks) ? marks : [];
+    this.dirty = true;
+  }
 
   draw() {
     if (!this.dirty) return;
@@ -31,6 +37,7 @@ export class Chart {
     // What the chart holds, for tests and tools: its number of points and the last one's x.
     canvas.dataset.points = points.length;
     canvas.dataset.lastX = points.length ? points[points.length - 1][0] : '';
+    canvas.dataset.marks = JSON.stringify(this.marks);
     const ctx = canvas.getContext('2d');
     const W = canvas.width, H = canvas.height;
     const L = 50, R = 30, T = 26, B = 34;
@@ -50,7 +57,7 @@ export class Chart {
       ctx.fillText('Appears here once training starts.', W / 2, H / 2);
       return;
     }
-    const x0 = points[0][0], x1 = Math.max(points[points.length - 1][0], x0 + 1);
+    const x0 = points[0][0], x1 = Math.max(points[points.length - 1][0], x0 + 1, ...this.marks.map(([x]) => x));
     let [ylo, yhi] = this.yRange || [0, 0];
     if (!this.yRange) {
       for (const [, v] of points) for (const s of series) if (Number.isFinite(v[s.key])) yhi = Math.max(yhi, v[s.key]);
@@ -71,6 +78,14 @@ export class Chart {
     ctx.fillText('examples seen', L + (W - L - R) / 2, H - 4);
     ctx.save(); ctx.translate(11, T + (H - T - B) / 2); ctx.rotate(-Math.PI / 2);
     ctx.fillText(this.yLabel, 0, 0); ctx.restore();
+    ctx.save();
+    ctx.strokeStyle = '#cf222e'; ctx.fillStyle = '#cf222e'; ctx.setLineDash([4, 3]); ctx.textAlign = 'left';
+    this.marks.forEach(([x, text], i) => {      // labels on staggered lines, so that close marks stay legible
+      if (x < x0) return;
+      ctx.beginPath(); ctx.moveTo(px(x), T); ctx.lineTo(px(x), H - B); ctx.stroke();
+      ctx.fillText(text, Math.min(px(x) + 3, W - R - ctx.measureText(text).width), T + 10 + 12 * (i % 3));
+    });
+    ctx.restore();
     ctx.lineWidth = 1.5;
     for (const s of series) {
       ctx.beginPath();

@@ -14,6 +14,7 @@ import * as stats from './panels/stats.js';
 import * as transport from './panels/transport.js';
 import { connect } from './run.js';
 import { KEYS, PANELS, queryOf, readState, runKey, shareLinks, writeState } from './state.js';
+import { tabKeys } from './tabrun.js';
 
 const PANEL_MODULES = { controls, stats, charts, network, lessons, predictions, evaluation, custom, files };
 const EMBED_PANELS = ['charts', 'network'];   // what an embed shows when its URL names no panels
@@ -65,7 +66,7 @@ function showError(text, detail = '') {
 
 // What the URL asked for that could not be used: one line per key, visible until dismissed.
 function note(key, value, why) {
-  if (key in KEYS && KEYS[key].run && String(url[key]) === value) { url[key] = KEYS[key].default; writeState(url); }
+  if (key in KEYS && KEYS[key].run && String(url[key]) === value) { url[key] = KEYS[key].default; writeState(url); document.dispatchEvent(new Event('url-written')); }
   const list = $('notes').querySelector('ul');
   const item = document.createElement('li');
   item.dataset.note = key;
@@ -91,7 +92,7 @@ const ctx = {
   note,
   setState,
   /** Record a change the user made, so the address bar (and Share) keeps describing the page. */
-  setUrl(changes) { Object.assign(url, changes); writeState(url); },
+  setUrl(changes) { Object.assign(url, changes); writeState(url); document.dispatchEvent(new Event('url-written')); },
   /** Show the example the network view shows: {kind: 'training'|'test'|'custom', ...}; label: its
    * description, or a function of the run's answer that gives it. */
   async focus(payload, label) {
@@ -142,7 +143,7 @@ function stripStats() {
 }
 function runNote(text) {
   const node = document.querySelector('[data-role="run-note"]');
-  if (node) node.textContent = text; else if (text) notice(text);
+  if (node) node.textContent = text; else notice(text);
 }
 
 // The URL's focus: a test image can only be shown once its chunk has arrived.
@@ -197,21 +198,50 @@ run.on('snapshot', (msg) => { for (const h of hooks) if (h.onSnapshot) h.onSnaps
 run.on('evaluation', (msg) => { for (const h of hooks) if (h.onEvaluation) h.onEvaluation(msg); });
 run.on('race', (msg) => { for (const h of hooks) if (h.onRace) h.onRace(msg); });
 run.on('notice', (msg) => notice(msg.text));
+// The divergence guard (pycore/guard.py) stopped the run: say why, and offer the rollback.
+run.on('diverged', (msg) => {
+  const box = $('diverged');
+  if (!box) return;
+  box.hidden = !msg.diverged;
+  if (msg.diverged) box.querySelector('[data-role="diverged-text"]').textContent = msg.diverged.text;
+  box.dataset.examples = msg.diverged ? msg.diverged.examples : '';
+});
+if ($('diverged')) {
+  $('diverged').querySelector('[data-control="rollback"]').addEventListener('click', async () => {
+    const net = await ctx.changeNetwork('rollback', {});
+    if (net) notice(`Rolled back to ${net.rolled_back.examples.toLocaleString('en-US')} examples; training goes on with the settings you have now.`);
+    if (net) run.request('resume').catch(() => {});
+  });
+}
 run.on('error', (msg) => showError(msg.message, msg.detail));
 run.replay();
 
 function offerFresh() {
-  const node = document.querySelector('[data-role="run-note"]');
-  if (!node) return;
+  const node = document.querySelector('[data-role="run-note"]') || $('notice');
+  if (!node || document.querySelector('[data-control="start-fresh"]')) return;
   const b = document.createElement('button');
   b.type = 'button'; b.className = 'small'; b.dataset.control = 'start-fresh'; b.textContent = 'Start fresh';
   b.addEventListener('click', async () => { await ctx.changeNetwork('fresh', {}); runNote(''); b.remove(); });
   node.after(b);                      // beside the note, which may be cut short to fit the strip
 }
 
-// The run's settings go first: the worker waits for them before it makes the network.
+// The run's settings go first: the worker waits for them before it makes the network. It saves the
+// run in this browser (runstore.js): an embed's under its run's keys, shared by the deck's copies of
+// it; a page's under its tab's own id (tabrun.js), so that a reload or a crash continues it.
 const runValues = Object.fromEntries(Object.keys(KEYS).filter((k) => KEYS[k].run).map((k) => [k, url[k]]));
-run.request('configure', { values: runValues, autosave: embed ? `embed ${runKey(url)}` : null }).catch(() => {});
+let lastRunKey = runKey(url);
+const saveKeys = embed ? Promise.resolve({ save: `embed ${lastRunKey}`, restore: `embed ${lastRunKey}` }) : tabKeys().catch(() => null);
+ctx.savedKey = saveKeys.then((k) => k && k.save);
+saveKeys.then((autosave) => run.request('configure', { values: runValues, autosave, runKey: lastRunKey })).catch(() => {});
+// The page's URL is what a reload comes back to: the run's record says which run it makes.
+document.addEventListener('url-written', () => {
+  const key = runKey(url);
+  if (key !== lastRunKey) { lastRunKey = key; run.request('run_key', { runKey: key }).catch(() => {}); }
+});
+// Leaving (a reload, a closed tab, another tab in front): save now rather than within 5 s.
+const saveNow = () => run.request('save_now').catch(() => {});
+document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') saveNow(); });
+window.addEventListener('pagehide', saveNow);
 
 // Training and drawing only while this page can be seen (a frame) and has been started. While it
 // trains it says so every HEARTBEAT_MS: the run counts a page that falls silent as gone.

@@ -1,5 +1,7 @@
-// Runs kept in the browser (IndexedDB), so that an embed whose frame a slide deck destroys
-// continues where it was when the frame comes back. One record per key: {text, savedAt, examples}.
+// Runs kept in the browser (IndexedDB): each tab's run, so that a reload or a crash continues it, and
+// each embed's, so that an embed whose frame a slide deck destroys continues where it was when the
+// frame comes back. One record per key ('tab ID', 'embed RUNKEY', 'kept TIME'):
+// {text (the run file), savedAt, examples, runKey (the URL keys that made the run), paused, summary}.
 const DB = 'live-cnn';
 const STORE = 'runs';
 
@@ -27,16 +29,38 @@ async function transact(mode, work) {
   }
 }
 
-/** Save run text under key; rejects with the browser's reason (a full quota, private mode). */
+/** Save run text under key, with meta (savedAt defaults to now); rejects with the browser's reason
+ * (a full quota, private mode). */
 export function saveRun(key, text, meta = {}) {
-  return transact('readwrite', (s) => s.put({ text, savedAt: Date.now(), ...meta }, key));
+  return transact('readwrite', (s) => s.put({ savedAt: Date.now(), ...meta, text }, key));
 }
 
-/** -> {text, savedAt, examples} or undefined. */
+/** -> the record, or undefined. */
 export function loadRun(key) {
   return transact('readonly', (s) => s.get(key));
 }
 
 export function forgetRun(key) {
   return transact('readwrite', (s) => s.delete(key));
+}
+
+/** Every saved run without its text: [{key, savedAt, examples, summary, size}], newest first. */
+export async function listRuns() {
+  const db = await open();
+  try {
+    return await new Promise((resolve, reject) => {
+      const out = [];
+      const req = db.transaction(STORE, 'readonly').objectStore(STORE).openCursor();
+      req.onsuccess = () => {
+        const c = req.result;
+        if (!c) { resolve(out.sort((a, b) => b.savedAt - a.savedAt)); return; }
+        const { text, ...meta } = c.value;
+        out.push({ key: c.key, size: text.length, ...meta });
+        c.continue();
+      };
+      req.onerror = () => reject(req.error || new Error('the saved runs could not be read'));
+    });
+  } finally {
+    db.close();
+  }
 }

@@ -152,12 +152,22 @@ async function openSession({ restore = true } = {}) {
     }
   }
   restored = null;
-  if (config.autosave && restore) {
+  const keys = config.autosave;
+  if (keys && keys.restore && restore) {
     try {
-      const saved = await loadRun(config.autosave);
-      if (saved) {
+      const saved = await loadRun(keys.restore);
+      if (saved && saved.runKey !== undefined && saved.runKey !== config.runKey) {
+        // This tab's run, but the URL now asks for another network: keep the old run, listed under Saved runs.
+        if (keys.restore === keys.save) {
+          const { text, ...meta } = saved;
+          await saveRun(`kept ${saved.savedAt}`, text, { ...meta, kept: keys.save });
+          await forgetRun(keys.save);
+        }
+        notes.push({ key: 'autosave', value: new Date(saved.savedAt).toISOString(),
+                     why: 'this tab\'s saved run was of another network than the link asks for; it is kept under "Saved in this browser"' });
+      } else if (saved) {
         const r = call('load', saved.text);
-        if (r.ok) restored = { examples: r.ok.examples, savedAt: saved.savedAt };
+        if (r.ok) { restored = { examples: r.ok.examples, savedAt: saved.savedAt }; paused = !!saved.paused; savedExamples = r.ok.examples; }
         else notes.push({ key: 'autosave', value: new Date(saved.savedAt).toISOString(), why: `the saved run could not be loaded: ${r.error}` });
       }
     } catch (err) {
@@ -241,18 +251,28 @@ function trainSlice(budget) {
   const result = r.ok;
   if (result === undefined) return false;
   post({ type: 'stats', stats: result.stats });
+  if (result.stats.diverged && !diverged) {
+    // The guard caught a blow-up: stop here, say what happened, and show it on the charts.
+    diverged = result.stats.diverged;
+    paused = true;
+    post({ type: 'diverged', diverged });
+    post({ type: 'charts', charts: call('charts').ok });
+  }
   serveSnapshots(result.snapshot || null);
   return true;
 }
 
-let lastSave = 0, savedExamples = -1, saving = false;
+let lastSave = 0, savedExamples = -1, savedPaused = false, saving = false;
 async function autosave(force = false) {
   if (!config.autosave || saving || !session) return;
   const examples = call('examples').ok;
-  if (examples === savedExamples || (!force && Date.now() - lastSave < AUTOSAVE_MS)) return;
+  if ((examples === savedExamples && paused === savedPaused) || (!force && Date.now() - lastSave < AUTOSAVE_MS)) return;
   saving = true; lastSave = Date.now();
   try {
-    await saveRun(config.autosave, call('save', null).ok, { examples });
+    const net = call('describe').ok;
+    await saveRun(config.autosave.save, call('save', null).ok,
+                  { examples, runKey: config.runKey, paused, summary: `${net.dataset}, ${net.param_count.toLocaleString('en-US')} parameters` });
+    savedPaused = paused;
     savedExamples = examples;
   } catch (err) {
     post({ type: 'notice', text: `The run could not be saved in this browser (${err.message}); training goes on.` });
@@ -263,6 +283,7 @@ async function autosave(force = false) {
 
 let hadData = false;          // the last slice found training data
 let racing = false;           // an activations race is running (bridge.RACE)
+let diverged = null;          // what the divergence guard found, until a rollback or going on
 async function trainLoop() {
   stage = 'training';
   for (;;) {
@@ -303,13 +324,23 @@ async function trainLoop() {
 // Requests from a page: {type, id, ...}; answered with {type: 'reply', id, ok} or {..., error}.
 const handlers = {
   configure(msg) {   // the first page's settings make the run; later pages of a shared run join it
-    if (!config) { config = { values: msg.values, autosave: msg.autosave || null }; resolveConfig(); }
+    if (!config) { config = { values: msg.values, autosave: msg.autosave || null, runKey: msg.runKey ?? null }; resolveConfig(); }
     return true;
   },
+  run_key(msg) { if (config) config.runKey = msg.runKey; return true; },   // the page's URL now makes this run
+  save_now() { return autosave(true).then(() => true); },
   active(msg, p) { p.active = !!msg.active; p.seen = Date.now(); wake(); return true; },
   bye(msg, p) { p.active = false; wake(); return true; },
   pause() { paused = true; wake(); return true; },
-  resume() { paused = false; wake(); return true; },
+  resume() {
+    if (diverged) { call('go_on'); diverged = null; post({ type: 'diverged', diverged: null }); }   // going on, not rolling back
+    paused = false; wake(); return true;
+  },
+  rollback() {
+    const r = renet(call('rollback'));
+    if (r.ok) { diverged = null; post({ type: 'diverged', diverged: null }); }
+    return r;
+  },
   step(msg, p) { stepRequested = true; p.wantSnapshot = true; wake(); return true; },
   snapshot(msg, p) { p.wantSnapshot = true; if (paused || !trainingWanted()) serveSnapshots(); return true; },
   options(msg) { return call('set_options', pyodide.toPy(msg.options)); },
@@ -322,7 +353,7 @@ const handlers = {
     old.destroy();
     if (kept.error) { loading.clear(); loadData(call('dataset_name').ok); }
     savedExamples = -1;
-    if (config.autosave) await forgetRun(config.autosave).catch(() => {});
+    if (config.autosave) await forgetRun(config.autosave.save).catch(() => {});
     restored = null;
     renet({ ok: call('describe').ok });
     return { ok: notes };
@@ -372,6 +403,7 @@ const handlers = {
 function renet(r) {
   if (r.ok) {
     evaluating = false; focusKey = null;
+    if (diverged) { diverged = null; post({ type: 'diverged', diverged: null }); }   // a new network has not diverged
     if (racing) { racing = false; bridge.race_stop(); post({ type: 'race', stopped: true }); }   // it raced the old network
     for (const p of ports.values()) { p.wantSnapshot = true; p.focus = null; }
     setFocus(null);

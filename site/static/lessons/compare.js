@@ -82,7 +82,7 @@ export function mount(root, ctx) {
       const asks = [{ index: inputs[0].value }, drawing || { index: inputs[1].value }];
       const snaps = await Promise.all(asks.map((a) => ctx.request('inspect', a)));
       out.replaceChildren(...convs.map((i, n) => layerRows(i, n, snaps)));
-      const named = (s) => (s.label === null ? s.source : `${s.source} (class ${ctx.classes()[s.label]})`);
+      const named = (s) => (s.label == null ? s.source : `${s.source} (class ${ctx.classes()[s.label]})`);
       message(note, `${named(snaps[0])} against ${named(snaps[1])}.`, false);
       if (snaps[1].image) root.dataset.drawing = JSON.stringify(Array.from(snaps[1].image)); else delete root.dataset.drawing;
       const w = snaps[0].layers[convs[0]].weights;

@@ -11,8 +11,8 @@ export function mount(root, ctx) {
       { key: 'validation', label: 'validation', color: '#2da44e' }, { key: 'test', label: 'test', color: '#cf222e' }] });
   // Points are [examples, {series: value}]; a value not measured yet is null (the chart skips it).
   function load(charts) {
-    loss.load(charts && charts.loss);
-    accuracy.load(charts && charts.accuracy);
+    loss.load(charts && charts.loss, charts && charts.marks);
+    accuracy.load(charts && charts.accuracy, charts && charts.marks);
   }
   root.querySelector('[data-control="clear-charts"]').addEventListener('click', () => ctx.request('clear_charts').catch(() => {}));
   return {

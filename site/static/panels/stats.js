@@ -27,7 +27,8 @@ export function mount(root) {
     onNet(net) {
       latest = null; rate.length = 0;
       counts = { train: net.train_count, test: net.test_count };
-      for (const cell of cells) cell.textContent = '—';
+      // A loaded or restored run has trained already: its count shows before it trains again.
+      for (const cell of cells) cell.textContent = cell.dataset.stat === 'examples' && net.examples ? net.examples.toLocaleString('en-US') : '—';
     },
     onStats(s) {
       latest = s; dirty = true;

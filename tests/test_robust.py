@@ -1,0 +1,130 @@
+"""End-to-end: nothing lost. A tab's run survives a reload (and a duplicated tab gets a copy of its
+own), and a divergence pauses the run, says why in numbers, and rolls back to the last good weights."""
+import json
+
+import pytest
+
+from pagekit import BOOT_S, Watched, wait_until
+
+pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
+
+
+@pytest.fixture
+def opened(browser, base):
+    watched = []
+
+    def go(query='', tab_of=None, before=None, state='training'):
+        """A page at base + query, waited for until `state`; tab_of: another tab of that page's
+        browser profile; before: a script to run in the page before its own (add_init_script)."""
+        w = Watched(browser, base, context=tab_of.context if tab_of else None)
+        watched.append(w)
+        if before:
+            w.page.add_init_script(before)
+        w.page.goto(base + query)
+        w.wait_state(state, BOOT_S)
+        return w
+    yield go
+    for w in watched:
+        assert w.errors == [] and w.foreign == [], (w.errors, w.foreign)
+    for w in reversed(watched):
+        w.close()
+
+
+def download(w, path):
+    with w.page.expect_download() as info:
+        w.page.click('[data-control="save"]')
+    info.value.save_as(path)
+    return json.loads(path.read_text())
+
+
+def saved_examples(w, key):
+    """The examples count of the run saved under `key` in the page's IndexedDB, or None."""
+    return w.page.evaluate('''(key) => new Promise((resolve) => {
+        const open = indexedDB.open('live-cnn', 1);
+        open.onsuccess = () => { const get = open.result.transaction('runs').objectStore('runs').get(key);
+            get.onsuccess = () => { resolve(get.result ? get.result.examples : null); open.result.close(); }; };
+        open.onerror = () => resolve(null); })''', key)
+
+
+def run_note(w):
+    """What the page says of where its run came from (the embed strip's note, or the page's notice)."""
+    return w.page.evaluate("(document.querySelector('[data-role=run-note]') || document.getElementById('notice')).textContent")
+
+
+def tab_id(w):
+    return w.page.evaluate("sessionStorage.getItem('live-cnn-tab')")
+
+
+def saved_runs(w):
+    return w.page.evaluate("[...document.querySelectorAll('[data-role=saved-runs] li[data-key]')].map((li) => [li.dataset.key, li.textContent])")
+
+
+def test_a_reload_continues_the_run_exactly(opened, tmp_path):
+    w = opened()
+    wait_until(lambda: (w.number('examples') or 0) > 1500, 60, 'some training')
+    w.page.click('#pause')
+    w.wait_state('paused', 10)
+    before = download(w, tmp_path / 'before.json')
+    wait_until(lambda: saved_examples(w, f'tab {tab_id(w)}') == before['trainer']['examples'], 10, 'the paused run saved')
+    w.page.reload()
+    w.wait_state('paused', BOOT_S)                     # it was paused, and comes back paused
+    assert 'continued the run saved at' in run_note(w)
+    wait_until(lambda: w.number('examples') == before['trainer']['examples'], 10, 'the examples counter')
+    after = download(w, tmp_path / 'after.json')
+    assert after['trainer'] == before['trainer'] and after['params'] == before['params']   # weights, buffers, counters
+    assert after['extra']['session'] == before['extra']['session']                  # random states, windows, charts
+    w.page.click('#pause')                             # resume: it trains on from there
+    wait_until(lambda: (w.number('examples') or 0) > before['trainer']['examples'], 20, 'training to go on')
+    # The saved runs list names this tab's run, and Start fresh forgets it.
+    w.page.wait_for_function("document.querySelector('[data-role=saved-runs] li[data-key]')")
+    assert any(text.startswith('this tab') for _, text in saved_runs(w))
+    w.page.click('[data-control="start-fresh"]')
+    wait_until(lambda: (w.number('examples') or 1e9) < before['trainer']['examples'], 20, 'a fresh run')
+
+
+def test_two_tabs_keep_their_own_runs_and_a_duplicate_gets_a_copy(opened):
+    a = opened()
+    wait_until(lambda: (a.number('examples') or 0) > 600, 60, 'tab A training')
+    b = opened(tab_of=a)                               # a new tab: its own run, from scratch
+    assert 'continued' not in run_note(b)
+    assert tab_id(a) and tab_id(a) != tab_id(b)
+    b.close()
+    a.page.click('#pause')
+    a.wait_state('paused', 10)
+    wait_until(lambda: saved_examples(a, f'tab {tab_id(a)}') == a.number('examples'), 10, "A's paused run saved")
+    # A duplicated tab starts with a copy of A's sessionStorage: it continues from A's run, under an id of its own.
+    c = opened(tab_of=a, before=f"if (!sessionStorage.getItem('dup')) {{ sessionStorage.setItem('dup', 1); "
+                                f"sessionStorage.setItem('live-cnn-tab', {json.dumps(tab_id(a))}); }}", state='paused')
+    assert 'continued the run saved at' in run_note(c)
+    assert tab_id(c) != tab_id(a) and c.number('examples') == a.number('examples')
+    c.page.click('#pause')                             # C trains on; A stays paused and keeps its own record
+    wait_until(lambda: (saved_examples(c, f'tab {tab_id(c)}') or 0) > a.number('examples'), 30, "C's own saved run")
+    assert saved_examples(a, f'tab {tab_id(a)}') == a.number('examples')
+    a.page.reload()
+    a.wait_state('paused', BOOT_S)
+    assert a.number('examples') == saved_examples(a, f'tab {tab_id(a)}')
+    keys = [k for k, _ in saved_runs(a)]
+    assert f'tab {tab_id(a)}' in keys and f'tab {tab_id(c)}' in keys
+
+
+def test_divergence_pauses_explains_and_rolls_back(opened):
+    w = opened('?method=sgd&learning_rate=0.01&momentum=0.9')
+    wait_until(lambda: (w.number('examples') or 0) > 5600, 90, 'a first checkpoint (5,000 examples)')
+    w.page.fill('[data-control="learning_rate"]', '50')
+    w.page.dispatch_event('[data-control="learning_rate"]', 'change')
+    w.wait_state('paused', 30)
+    box = w.page.locator('#diverged')
+    box.wait_for(state='visible', timeout=5000)
+    text = box.text_content()
+    assert 'at learning rate 50 (sgd)' in text and ('the loss rose from' in text or 'not a number' in text or 'guessing' in text), text
+    diverged_at = int(box.get_attribute('data-examples'))
+    marks = json.loads(w.page.get_attribute('[data-chart="loss"]', 'data-marks'))
+    assert [diverged_at, 'diverged'] in marks
+    w.page.fill('[data-control="learning_rate"]', '0.01')
+    w.page.dispatch_event('[data-control="learning_rate"]', 'change')
+    w.page.click('[data-control="rollback"]')
+    wait_until(lambda: 'Rolled back to 5,000 examples' in (w.page.text_content('#notice') or ''), 10, 'the rollback')
+    assert box.is_hidden()
+    w.wait_state('training', 10)
+    wait_until(lambda: (w.number('examples') or 0) > 7000, 60, 'training on after the rollback')
+    assert box.is_hidden() and (w.number('loss') or 9) < 1.0, w.stat('loss')
