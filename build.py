@@ -37,7 +37,7 @@ from buildkit.bytecode import NUMPY_FILE, PYCORE_FILE, STDLIB_FILE, compile_byte
 from buildkit.chunks import IMAGE_SIZE, convert_dataset
 from buildkit.pretrain import REFERENCES, pretrained_run
 from buildkit.pretrain import SPEC_PRESET as PRETRAINED_PRESET
-from buildkit.server import serve
+from buildkit.server import CSP, serve
 from buildkit.vendor import vendor_reveal
 
 ROOT = Path(__file__).resolve().parent
@@ -259,7 +259,7 @@ def build(out_dir, *, cache_dir=None, numpy_wheel=None, fashion=True, site_dir=N
     version = build_version(out, site / "templates")
     summary = {name: {k: d[k] for k in ("title", "classes", "image_size", "train_count", "test_count")}
                for name, d in datasets.items()}
-    render_templates(site, out, {"version": version, "datasets": summary,
+    render_templates(site, out, {"version": version, "datasets": summary, "csp": CSP,
                                  "assets": asset_table(out, wheel_name), "vendor": vendored})
 
     manifest = {"generator": GENERATOR, "version": version, "pyodide_version": PYODIDE_VERSION,

@@ -14,6 +14,14 @@ MIME_TYPES = {
 }
 
 
+# As strict as Pyodide allows: everything from this origin only, no eval of strings ('wasm-unsafe-eval'
+# lets WebAssembly compile, nothing else), no inline script or style. data: images are reveal.js's CSS
+# icons; blob: images, a user's own picture. The built pages carry it as a <meta> too, but a worker
+# takes its policy from its own response's headers only, so a host should send it (README).
+CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
+       "font-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'")
+
+
 def cache_control(url_path, status):
     # pyodide/<version>/ holds files that never change; everything else must be revalidated so a
     # rebuild shows up at once (404s included, or a later file would stay hidden).
@@ -23,7 +31,9 @@ def cache_control(url_path, status):
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
-    """Static files with the MIME types Pyodide needs and explicit cache headers."""
+    """Static files with the MIME types Pyodide needs, explicit cache headers and the site's
+    Content-Security-Policy (csp: None for a folder that is not the built site)."""
+    csp = CSP
 
     def guess_type(self, path):
         return MIME_TYPES.get(Path(path).suffix.lower()) or super().guess_type(path)
@@ -31,6 +41,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def send_response(self, code, message=None):
         super().send_response(code, message)
         self.send_header("Cache-Control", cache_control(urlsplit(self.path).path, code))
+        if self.csp:
+            self.send_header("Content-Security-Policy", self.csp)
 
 
 def make_server(out_dir, host="127.0.0.1", port=8000, handler=None):

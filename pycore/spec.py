@@ -84,7 +84,7 @@ def _complete(i, d):
         raise PycoreError(f'layer {i}: each layer must be an object like {{"type": "conv", ...}}, '
                           f'got {json.dumps(d)[:60]}')
     t = d.get('type')
-    if t not in KEYS:
+    if not isinstance(t, str) or t not in KEYS:
         known = ', '.join(KEYS)
         raise PycoreError(f'layer {i}: unknown layer type {json.dumps(t)}; known types: {known}')
     allowed = KEYS[t]

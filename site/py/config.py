@@ -31,10 +31,13 @@ def settings(datasets, config):
     def reject(key, why):
         notes.append({'key': key, 'value': str(config.pop(key)), 'why': why})
 
-    if 'dataset' in config and config['dataset'] not in datasets:
+    if 'dataset' in config and not (isinstance(config['dataset'], str) and config['dataset'] in datasets):
         reject('dataset', f'this build has no such dataset; it has {", ".join(datasets)}')
-    if 'preset' in config and config['preset'] not in PRESETS:
+    if 'preset' in config and not (isinstance(config['preset'], str) and config['preset'] in PRESETS):
         reject('preset', f'no such preset; the presets are {", ".join(PRESETS)}')
+    seed = config.get('seed', 0)
+    if isinstance(seed, bool) or not isinstance(seed, (int, float)) or seed != int(seed) or not 0 <= seed < 2**32:
+        reject('seed', f'the seed must be a whole number from 0 to {2**32 - 1:,}')
     options = dict(pycore.CONVNETJS_TRAINER)
     for key in OPTION_KEYS:
         if key in config:
@@ -45,6 +48,8 @@ def settings(datasets, config):
                 reject(key, str(e))
     base = {'dataset': config.get('dataset', next(iter(datasets))), 'trainer': options,
             'seed': int(config.get('seed', 0))}
+    if not isinstance(config.get('spec', ''), str):
+        reject('spec', 'the spec must be JSON text')
     specs = [(key, config[key], config[key] if key == 'spec' else PRESETS[config[key]]['spec'])
              for key in ('spec', 'preset') if key in config]
     return base, specs, notes

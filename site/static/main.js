@@ -14,11 +14,14 @@ import * as stats from './panels/stats.js';
 import * as transport from './panels/transport.js';
 import { connect } from './run.js';
 import { KEYS, PANELS, queryOf, readState, runKey, shareLinks, writeState } from './state.js';
+import { listRuns } from './runstore.js';
 import { tabKeys } from './tabrun.js';
 
 const PANEL_MODULES = { controls, stats, charts, network, lessons, predictions, evaluation, custom, files };
 const EMBED_PANELS = ['charts', 'network'];   // what an embed shows when its URL names no panels
 const HEARTBEAT_MS = 2000;   // see active()
+const PING_MS = 5000;        // the watchdog asks the run this often (below)
+const WATCHDOG_MS = 20000;   // ...and calls it gone when it has said nothing for this long
 // Loading with no news from the worker for this long is an error; ?stall=SECONDS changes it.
 const STALL_MS = 1000 * (Number(new URLSearchParams(location.search).get('stall')) || 30);
 
@@ -213,7 +216,35 @@ if ($('diverged')) {
     if (net) run.request('resume').catch(() => {});
   });
 }
-run.on('error', (msg) => showError(msg.message, msg.detail));
+run.on('error', (msg) => { showError(msg.message, msg.detail); if (msg.lost) offerRestart(); });
+
+// The watchdog: a worker that dies (its memory, a wasm trap) says nothing more. Every PING_MS the
+// page asks it something; a request unanswered for WATCHDOG_MS while the run said nothing at all
+// means it is gone, and the page offers to restart from the run it saved last (a reload continues
+// this tab's autosave; an embed's, its run's).
+let answered = false;          // the run has been ready: before, Pyodide may be busy compiling for long
+run.on('ready', () => { answered = true; });
+setInterval(() => {
+  if (!answered || root.dataset.state === 'error') return;
+  if (run.silence() > WATCHDOG_MS) {
+    showError(`The training worker stopped answering (nothing for ${Math.round(run.silence() / 1000)} s): it ran out of memory, crashed or was stopped.`);
+    offerRestart();
+    return;
+  }
+  if (!run.silence()) run.request('ping').catch(() => {});
+}, PING_MS);
+
+async function offerRestart() {
+  const box = $('error-restart');
+  if (!box) return;
+  const key = await ctx.savedKey;
+  const saved = key ? (await listRuns().catch(() => [])).find((r) => r.key === key) : null;
+  box.querySelector('[data-role="restart-note"]').textContent = saved
+    ? `The run was saved at ${new Date(saved.savedAt).toLocaleTimeString()} (${saved.examples.toLocaleString('en-US')} examples).`
+    : 'No saved run: it restarts from the beginning.';
+  box.hidden = false;
+}
+if ($('error-restart')) $('error-restart').querySelector('[data-control="restart"]').addEventListener('click', () => location.reload());
 run.replay();
 
 function offerFresh() {

@@ -25,7 +25,7 @@ export function renderCards(container, cards, classes, onPick) {
     const bars = el('div', { class: 'bars' });
     for (const [cls, p] of card.top) {
       const row = el('div', { class: `bar ${cls === card.label ? 'right' : 'wrong'}` });
-      row.append(el('span', { class: 'name' }, classes[cls]), el('span', { class: 'fill', style: `width:${(100 * p).toFixed(1)}%` }),
+      row.append(el('span', { class: 'name' }, classes[cls]), fill(p),
         el('span', { class: 'value' }, `${(100 * p).toFixed(0)}%`));
       bars.append(row);
     }
@@ -34,12 +34,20 @@ export function renderCards(container, cards, classes, onPick) {
   }));
 }
 
+// A bar's filled part. Its width is set through the CSSOM: the page's Content-Security-Policy
+// refuses style attributes.
+function fill(p) {
+  const span = el('span', { class: 'fill' });
+  span.style.width = `${(100 * p).toFixed(1)}%`;
+  return span;
+}
+
 /** Probability bars for every class (the live prediction for the user's own image). */
 export function renderBars(container, probs, classes) {
   const best = probs.indexOf(Math.max(...probs));
   container.replaceChildren(...classes.map((name, i) => {
     const row = el('div', { class: `bar ${i === best ? 'best' : ''}` });
-    row.append(el('span', { class: 'name' }, name), el('span', { class: 'fill', style: `width:${(100 * probs[i]).toFixed(1)}%` }),
+    row.append(el('span', { class: 'name' }, name), fill(probs[i]),
       el('span', { class: 'value' }, `${(100 * probs[i]).toFixed(1)}%`));
     return row;
   }));

@@ -2,7 +2,7 @@
 // embed, a SharedWorker named after the run's settings, so that every embed of one run in a deck
 // talks to one Pyodide. request(type, payload) asks the run; on(type, fn) hears what it reports.
 
-/** -> {request, on, shared: bool, fallback: string or ''}. `early` holds the dedicated worker
+/** -> {request, on, silence, shared: bool, fallback: string or ''}. `early` holds the dedicated worker
  * index.html started before this module loaded (or null). */
 export function connect({ embed, runName, early, workerUrl }) {
   let port, shared = false, fallback = '';
@@ -25,15 +25,18 @@ export function connect({ embed, runName, early, workerUrl }) {
     queued = started.early;
     port.onerror = (e) => {
       e.preventDefault();
-      emit({ type: 'error', message: `the training worker failed to start: ${e.message || 'script error'}` });
+      emit({ type: 'error', lost: ready, message: ready ? `the training worker failed: ${e.message || 'script error'}`
+        : `the training worker failed to start: ${e.message || 'script error'}` });
     };
   }
   const listeners = new Map();
   function emit(msg) { for (const fn of listeners.get(msg.type) || []) fn(msg); }
-  let nextId = 1;
-  const pending = new Map();
+  let nextId = 1, heard = performance.now(), ready = false;
+  const pending = new Map();     // id -> {resolve, reject, sent}
   port.onmessage = (e) => {
     const msg = e.data;
+    heard = performance.now();
+    if (msg.type === 'ready') ready = true;
     if (msg.type === 'reply') {
       const p = pending.get(msg.id);
       pending.delete(msg.id);
@@ -50,9 +53,16 @@ export function connect({ embed, runName, early, workerUrl }) {
     request(type, payload = {}) {
       const id = nextId++;
       return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
+        pending.set(id, { resolve, reject, sent: performance.now() });
         port.postMessage({ type, id, ...payload });
       });
+    },
+    /** How long (ms) the oldest unanswered request has waited while the run has said nothing at all:
+     * a worker that is gone (killed for its memory, a trap) answers nothing. 0 when all is well. */
+    silence() {
+      let oldest = Infinity;
+      for (const p of pending.values()) oldest = Math.min(oldest, p.sent);
+      return oldest === Infinity ? 0 : Math.max(0, performance.now() - Math.max(oldest, heard));
     },
     /** Call fn(msg) for every message of this type; call replay() once every listener is in. */
     on(type, fn) {

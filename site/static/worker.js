@@ -327,6 +327,7 @@ const handlers = {
     if (!config) { config = { values: msg.values, autosave: msg.autosave || null, runKey: msg.runKey ?? null }; resolveConfig(); }
     return true;
   },
+  ping() { return true; },                                // the page's watchdog: the run still answers
   run_key(msg) { if (config) config.runKey = msg.runKey; return true; },   // the page's URL now makes this run
   save_now() { return autosave(true).then(() => true); },
   active(msg, p) { p.active = !!msg.active; p.seen = Date.now(); wake(); return true; },
@@ -417,7 +418,7 @@ async function onMessage(port, msg) {
   const p = ports.get(port);
   const handler = handlers[msg.type];
   if (!handler || !p) return;
-  const early = ['configure', 'active', 'bye', 'pause', 'resume'];
+  const early = ['configure', 'active', 'bye', 'pause', 'resume', 'ping'];
   if (!session && !early.includes(msg.type)) {
     send(port, { type: 'reply', id: msg.id, error: 'still loading' });
     return;
