@@ -3,6 +3,7 @@ values (objects, numbers, typed arrays) and bad user input into messages."""
 import pycore
 from pycore import PycoreError
 from presets import PRESETS  # noqa: F401  (the worker hands them to the page)
+import probes
 from race import Race
 from session import Session
 
@@ -21,8 +22,13 @@ def export(value):
 def call(session, method, *args):
     """Call a Session method from JS: returns {'ok': value} or {'error': message} for PycoreError,
     so bad user input (a spec, a file) becomes a message instead of a crashed worker."""
+    return guarded(getattr(session, method), *args)
+
+
+def guarded(fn, *args):
+    """fn(*args) as {'ok': value} or {'error': message} (a PycoreError's)."""
     try:
-        return export({'ok': getattr(session, method)(*args)})
+        return export({'ok': fn(*args)})
     except PycoreError as e:
         return export({'error': str(e)})
 
@@ -40,17 +46,17 @@ def load_reference(name, text):
 
 
 def shift_test(session, index, shifts):
-    """Session.shift_test with the reference nets loaded so far."""
-    if hasattr(shifts, 'to_py'):
-        shifts = shifts.to_py()
-    return call(session, 'shift_test', index, shifts, REFERENCES)
+    """probes.shift_test with the reference nets loaded so far."""
+    return guarded(probes.shift_test, session, index, shifts.to_py() if hasattr(shifts, 'to_py') else shifts, REFERENCES)
 
 
 def shift_accuracy(session, count, shifts):
-    """Session.shift_accuracy with the reference nets loaded so far."""
-    if hasattr(shifts, 'to_py'):
-        shifts = shifts.to_py()
-    return call(session, 'shift_accuracy', count, shifts, REFERENCES)
+    """probes.shift_accuracy with the reference nets loaded so far."""
+    return guarded(probes.shift_accuracy, session, count, shifts.to_py() if hasattr(shifts, 'to_py') else shifts, REFERENCES)
+
+
+def top_images(session, layer, unit, count):
+    return guarded(probes.top_images, session, layer, unit, count)
 
 
 RACE = {'now': None}   # the activations race being run (race.Race), if any

@@ -10,7 +10,7 @@ from config import check_options, options_of, settings
 from datasets import IMAGE, Dataset, Window
 from history import History
 from pycore import PycoreError
-from pycore.data import crop, prepare_digit, random_crops, shift, to_float
+from pycore.data import crop, prepare_digit, random_crops, to_float
 from pycore.guard import Guard
 from pycore.metrics import confident_mistakes, confusion_matrix, per_class_accuracy
 
@@ -328,80 +328,6 @@ class Session:
         probs, layers = pycore.inspect(self.net, self._centre(self.ds.test.images[index][None])[0], label)
         return self._pack(layers, probs, label, f'test image #{index}')
 
-    def shift_test(self, index, shifts, others=None):
-        """Test image `index` moved left by each of `shifts` pixels: for each, the image, how many of
-        its pixels change (and how many get brighter or darker), and the class probabilities of this
-        session's net and of each of `others` (name -> a pycore Net of the same input size)."""
-        index = int(index)
-        if not 0 <= index < self.ds.test.count:
-            raise PycoreError(f'test image {index} is not loaded')
-        image = self.ds.test.images[index]                                 # (28, 28) uint8
-        nets = {'live': self.net, **{k: n for k, n in (others or {}).items() if n.input_shape == self.net.input_shape}}
-        rows = []
-        for dx in shifts:
-            dx = int(dx)
-            if not 0 <= dx < IMAGE:
-                raise PycoreError(f'a shift of {dx} pixels: it must be 0 to {IMAGE - 1}')
-            moved = shift(image[None], dx)[0]
-            x = self._centre(moved[None])                                  # (1, 1, crop, crop)
-            rows.append({'dx': dx, 'image': moved.ravel(), 'changed': int(np.count_nonzero(moved != image)),
-                         'brighter': int(np.count_nonzero(moved > image)), 'darker': int(np.count_nonzero(moved < image)),
-                         'probs': {k: net.forward(x)[0].astype(np.float32) for k, net in nets.items()}})
-        return {'index': index, 'label': int(self.ds.test.labels[index]), 'rows': rows, 'nets': list(nets)}
-
-    def shift_accuracy(self, count, shifts, others=None):
-        """The accuracy of this session's net and of `others` on the first `count` loaded test images
-        moved left by each of `shifts` pixels: {'count', 'shifts', 'accuracy': name -> [fraction per shift]}."""
-        n = min(int(count), self.ds.test.count)
-        if n == 0:
-            raise PycoreError('no test images are loaded yet')
-        images, labels = self.ds.test.images[:n], self.ds.test.labels[:n]
-        nets = {'live': self.net, **{k: m for k, m in (others or {}).items() if m.input_shape == self.net.input_shape}}
-        accuracy = {k: [] for k in nets}
-        for dx in shifts:
-            x = self._centre(shift(images, int(dx)))
-            for k, net in nets.items():
-                pred = np.concatenate([net.forward(x[i:i + 250]).argmax(1) for i in range(0, n, 250)])
-                accuracy[k].append(float((pred == labels).mean()))
-        return {'count': n, 'shifts': [int(d) for d in shifts], 'accuracy': accuracy}
-
-    def top_images(self, layer, unit, count=500, top=9):
-        """The `top` of the first `count` loaded test images that drive unit `unit` of layer `layer` (a
-        conv filter: its largest value anywhere on its map; an fc neuron: its value) the most, each
-        with where (x, y) and the receptive field there, a square of the net's input (the centre crop):
-        {'layer', 'unit', 'kind', 'count', 'field', 'top': [{'index', 'label', 'value', 'x', 'y',
-        'left', 'top', 'image' (crop x crop uint8)}]}, field being the receptive field's size."""
-        layer, unit = int(layer), int(unit)
-        if not 0 < layer < len(self.net.layers) or self.net.layers[layer].type not in ('conv', 'fc'):
-            raise PycoreError(f'layer {layer} is not a conv or fc layer')
-        C, H, W = self.net.layers[layer].out_shape
-        if not 0 <= unit < C:
-            raise PycoreError(f'layer {layer} has {C} units (0 to {C - 1}), not {unit}')
-        n = min(int(count), self.ds.test.count)
-        if n == 0:
-            raise PycoreError('no test images are loaded yet')
-        x = self._centre(self.ds.test.images[:n])                          # (n, 1, crop, crop)
-        best, where = np.empty(n, np.float32), np.empty(n, np.int64)
-        for i in range(0, n, 250):
-            self.net.forward(x[i:i + 250])
-            maps = self.net.layers[layer].out[:, unit].reshape(len(x[i:i + 250]), -1)   # (b, H*W)
-            where[i:i + 250] = maps.argmax(1)
-            best[i:i + 250] = maps.max(1)
-        size, jump, offset = receptive_field(self.net.layers[:layer + 1])
-        order = np.argsort(-best, kind='stable')[:top]
-        m = (IMAGE - self.crop) // 2
-        crop_u8 = self.ds.test.images[:n, m:m + self.crop, m:m + self.crop]     # what the net sees
-        out = []
-        for i in order:
-            y, xx = divmod(int(where[i]), W)
-            entry = {'index': int(i), 'label': int(self.ds.test.labels[i]), 'value': float(best[i]), 'x': xx, 'y': y,
-                     'image': np.ascontiguousarray(crop_u8[i]).ravel()}
-            if H * W > 1:
-                entry.update(left=offset + xx * jump, top=offset + y * jump)
-            out.append(entry)
-        return {'layer': layer, 'unit': unit, 'kind': self.net.layers[layer].type, 'count': n,
-                'field': size if H * W > 1 else self.crop, 'top': out}
-
     def inspect_custom(self, pixels, width, height):
         """Every layer for a picture of the user's (grayscale in [0, 1], prepared like MNIST), with the
         current weights; no label, so no gradients. Adds 'image': the prepared 28x28 uint8 image."""
@@ -530,19 +456,6 @@ class Session:
             self.__dict__.update(previous)
             raise
         return {**self.describe(), 'page': extra.get('page')}
-
-
-def receptive_field(layers):
-    """(size, jump, offset) of the output units of the last of `layers` (input first): unit (x, y)
-    sees the input square of side `size` whose top-left corner is (offset + x*jump, offset + y*jump),
-    parts of which may lie in the padding."""
-    size, jump, offset = 1, 1, 0
-    for L in layers:
-        if L.type not in ('conv', 'pool', 'avgpool'):
-            continue
-        k, s, p = L.kshape[1], L.stride, L.pad
-        size, offset, jump = size + (k - 1) * jump, offset - p * jump, jump * s
-    return size, jump, offset
 
 
 def _rng_out(rng):

@@ -181,7 +181,9 @@ let restored = null;          // {examples, savedAt} when the run continued from
 let fromPretrained = null;    // {examples, test_accuracy} when it started from the build's trained run
 function announce(notes = []) {
   const datasets = Object.fromEntries(Object.entries(manifest.datasets).map(([k, d]) => [k, d.title]));
-  announced = { type: 'ready', net: call('describe').ok, charts: call('charts').ok, presets: bridge.export(bridge.PRESETS),
+  const net = call('describe').ok;
+  summarise(net);
+  announced = { type: 'ready', net, charts: call('charts').ok, presets: bridge.export(bridge.PRESETS),
                 datasets, shared: SHARED, restored, pretrained: fromPretrained };
   post({ ...announced, notes });
 }
@@ -263,15 +265,15 @@ function trainSlice(budget) {
 }
 
 let lastSave = 0, savedExamples = -1, savedPaused = false, saving = false;
+let summary = '';             // the saved runs list's line for this run, kept as its network changes
+const summarise = (net) => { summary = `${net.dataset}, ${net.param_count.toLocaleString('en-US')} parameters`; };
 async function autosave(force = false) {
   if (!config.autosave || saving || !session) return;
   const examples = call('examples').ok;
   if ((examples === savedExamples && paused === savedPaused) || (!force && Date.now() - lastSave < AUTOSAVE_MS)) return;
   saving = true; lastSave = Date.now();
   try {
-    const net = call('describe').ok;
-    await saveRun(config.autosave.save, call('save', null).ok,
-                  { examples, runKey: config.runKey, paused, summary: `${net.dataset}, ${net.param_count.toLocaleString('en-US')} parameters` });
+    await saveRun(config.autosave.save, call('save', null).ok, { examples, runKey: config.runKey, paused, summary });
     savedPaused = paused;
     savedExamples = examples;
   } catch (err) {
@@ -373,7 +375,7 @@ const handlers = {
   plan(msg) { return call('plan', msg.spec); },
   inspect(msg) { return msg.pixels ? call('inspect_custom', msg.pixels, msg.width, msg.height) : call('inspect_test', msg.index); },
   first_test_of(msg) { return call('first_test_of', msg.label); },
-  top_images(msg) { return call('top_images', msg.layer, msg.unit, msg.count ?? 500); },
+  top_images(msg) { return bridge.top_images(session, msg.layer, msg.unit, msg.count ?? 500); },
   async shift(msg) {
     const references = await loadReferences();
     const r = bridge.shift_test(session, msg.index, pyodide.toPy(msg.shifts));
@@ -408,6 +410,7 @@ function renet(r) {
     if (racing) { racing = false; bridge.race_stop(); post({ type: 'race', stopped: true }); }   // it raced the old network
     for (const p of ports.values()) { p.wantSnapshot = true; p.focus = null; }
     setFocus(null);
+    summarise(r.ok);
     post({ type: 'net', net: r.ok, charts: call('charts').ok });
     wake();
   }
