@@ -61,6 +61,9 @@ def from_json(text):
         raise PycoreError(f'not a saved run: expected "format": "{FORMAT}"')
     if doc.get('version') != VERSION:
         raise PycoreError(f'saved run version {doc.get("version")!r} is not supported (expected {VERSION})')
+    if doc.get('dtype') not in ('float32', 'float64'):
+        raise PycoreError(f'the saved run is incomplete or malformed: its dtype must be "float32" or "float64", '
+                          f'got {json.dumps(doc.get("dtype"))[:40]}')
     try:
         net = Net.from_spec(doc['spec'], seed=doc['seed'], dtype=np.dtype(doc['dtype']))
         for p in doc['params']:

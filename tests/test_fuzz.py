@@ -163,3 +163,12 @@ def test_huge_values_in_a_run_file_do_not_blow_up_memory():
     doc['params'][0]['array']['shape'] = [10**6, 10**6]
     with pytest.raises(PycoreError):
         session_with_data(3).load(json.dumps(doc))
+
+
+def test_a_run_file_with_another_dtype_is_refused():
+    """Found by the fuzz run above: "dtype": [] made a structured dtype, loaded, and training then failed."""
+    for bad in ([], 'int8', {'a': 1}, None):
+        doc = json.loads(GOOD)
+        doc['dtype'] = bad
+        with pytest.raises(PycoreError, match='dtype must be'):
+            session_with_data(4).load(json.dumps(doc))
