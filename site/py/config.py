@@ -36,7 +36,7 @@ def settings(datasets, config):
     if 'preset' in config and not (isinstance(config['preset'], str) and config['preset'] in PRESETS):
         reject('preset', f'no such preset; the presets are {", ".join(PRESETS)}')
     seed = config.get('seed', 0)
-    if isinstance(seed, bool) or not isinstance(seed, (int, float)) or seed != int(seed) or not 0 <= seed < 2**32:
+    if isinstance(seed, bool) or not isinstance(seed, (int, float)) or not 0 <= seed < 2**32 or seed != int(seed):
         reject('seed', f'the seed must be a whole number from 0 to {2**32 - 1:,}')
     options = dict(pycore.CONVNETJS_TRAINER)
     for key in OPTION_KEYS:
