@@ -8,13 +8,14 @@
     stats = trainer.train_batch(x, y)      # x: (N, 1, 24, 24) float32, y: (N,) labels
     probs = net.forward(x)                 # (N, 10)
 """
+from . import cost
 from .errors import PycoreError
 from .guard import Guard
 from .net import Net
 from .serialize import from_convnetjs, from_json, to_json
 from .snapshot import inspect, snapshot
 from .spec import plan
-from .trainer import Trainer, TrainerOptions
+from .trainer import Batch, Trainer, TrainerOptions
 
 CONVNETJS_MNIST = [
     {'type': 'input', 'out_sx': 24, 'out_sy': 24, 'out_depth': 1},
@@ -26,5 +27,5 @@ CONVNETJS_MNIST = [
 ]
 CONVNETJS_TRAINER = {'method': 'adadelta', 'batch_size': 20, 'l2_decay': 0.001}
 
-__all__ = ['Net', 'Trainer', 'Guard', 'TrainerOptions', 'PycoreError', 'to_json', 'from_json', 'from_convnetjs',
+__all__ = ['Net', 'Trainer', 'Batch', 'cost', 'Guard', 'TrainerOptions', 'PycoreError', 'to_json', 'from_json', 'from_convnetjs',
            'snapshot', 'inspect', 'plan', 'CONVNETJS_MNIST', 'CONVNETJS_TRAINER']

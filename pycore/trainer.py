@@ -73,9 +73,10 @@ class Trainer:
             for name in layer.params:
                 yield (i, name), layer, name
 
-    def train_batch(self, x, y):
+    def train_batch(self, x, y, part=None):
         """Train on examples x: (N, C, H, W) with targets y, one update per batch_size examples.
 
+        part: examples per forward/backward pass (default: the whole batch); see Batch.
         Returns the statistics averaged over the examples: loss (classification), l1_decay_loss,
         l2_decay_loss (at the last update), accuracy (of the predictions made before each update),
         fwd_ms / bwd_ms (per example), examples and steps.
@@ -86,23 +87,15 @@ class Trainer:
         B = self.options.batch_size
         loss = correct = fwd = bwd = 0.0
         for start in range(0, N, B):
-            xb, yb = x[start:start + B], y[start:start + B]
-            n = len(xb)
-            t0 = time.perf_counter()
-            out = self.net.forward(xb, training=True)
-            t1 = time.perf_counter()
-            loss += self.net.backward(yb) * n
-            decay = self._update(n)
-            t2 = time.perf_counter()
-            fwd, bwd = fwd + t1 - t0, bwd + t2 - t1
-            if np.ndim(yb) == 1:
-                correct += float((out.argmax(axis=1) == yb).sum())
-            self.steps += 1
-            self.examples += n
-        return {'loss': loss / N, 'l1_decay_loss': decay[0], 'l2_decay_loss': decay[1],
+            batch = Batch(self, x[start:start + B], y[start:start + B])
+            while not batch.advance(part):
+                pass
+            s = batch.stats
+            loss, fwd, bwd = loss + s['loss'] * batch.n, fwd + s['fwd_ms'] * batch.n, bwd + s['bwd_ms'] * batch.n
+            correct += (s['accuracy'] or 0.0) * batch.n
+        return {'loss': loss / N, 'l1_decay_loss': s['l1_decay_loss'], 'l2_decay_loss': s['l2_decay_loss'],
                 'accuracy': correct / N if np.ndim(y) == 1 else None,
-                'fwd_ms': 1000 * fwd / N, 'bwd_ms': 1000 * bwd / N, 'examples': N,
-                'steps': -(-N // B)}
+                'fwd_ms': fwd / N, 'bwd_ms': bwd / N, 'examples': N, 'steps': -(-N // B)}
 
     def _update(self, n):
         """Apply weight decay and the update rule to every parameter; n: examples in the batch."""
@@ -119,3 +112,66 @@ class Trainer:
                 g = g + (l2 * p + l1 * np.sign(p)) / n
             rule(p, g, self.state.setdefault(key, {}), o)
         return l1_loss, l2_loss
+
+
+class Batch:
+    """One update from the examples x: (n, C, H, W) and targets y, computed a part at a time, so
+    that a caller can stop between parts (the page's worker answers a pause there).
+
+    The parts' mean gradients, weighted by their sizes, are summed into the batch's mean gradient:
+    the same update as one pass over the batch, up to float rounding. With one part it is exactly
+    that pass. Weight decay and the update rule run once, after the last part.
+    """
+
+    def __init__(self, trainer, x, y):
+        if len(x) == 0 or len(y) != len(x):
+            raise PycoreError(f'a batch needs as many targets as examples, got {len(x)} and {len(y)}')
+        self.trainer, self.x, self.y = trainer, x, y
+        self.n = len(x)
+        self.done = 0                 # examples whose gradients are in
+        self.parts = 0                # parts trained
+        self.stats = None             # set by the last part
+        self.predictions = np.zeros(self.n, dtype=np.int64) if np.ndim(y) == 1 else None
+        self._loss = self._fwd = self._bwd = 0.0
+        self._sum = None              # (layer index, name) -> sum of part size * part mean gradient
+
+    def advance(self, part=None):
+        """Forward and backward over the next `part` examples (default: all that are left); after
+        the last part, the update. The part size may change from call to call.
+        -> True once the update is done."""
+        if self.stats is not None:
+            raise PycoreError('this batch is done already')
+        tr, lo = self.trainer, self.done
+        k = self.n - lo if part is None else max(1, min(int(part), self.n - lo))
+        xb, yb = self.x[lo:lo + k], self.y[lo:lo + k]
+        t0 = time.perf_counter()
+        out = tr.net.forward(xb, training=True)
+        t1 = time.perf_counter()
+        self._loss += tr.net.backward(yb) * k
+        if self.predictions is not None:
+            self.predictions[lo:lo + k] = out.argmax(axis=1)
+        self.done += k
+        self.parts += 1
+        if self._sum is not None or self.done < self.n:          # a batch split into parts
+            first, self._sum = self._sum is None, self._sum or {}
+            for key, layer, name in tr.params():
+                g = layer.grads[name] * layer.grads[name].dtype.type(k)
+                if first:
+                    self._sum[key] = g
+                else:
+                    self._sum[key] += g
+        if self.done < self.n:
+            self._fwd, self._bwd = self._fwd + t1 - t0, self._bwd + time.perf_counter() - t1
+            return False
+        if self._sum is not None:
+            for key, layer, name in tr.params():
+                np.divide(self._sum[key], layer.grads[name].dtype.type(self.n), out=layer.grads[name])
+        decay = tr._update(self.n)
+        self._fwd, self._bwd = self._fwd + t1 - t0, self._bwd + time.perf_counter() - t1
+        tr.steps += 1
+        tr.examples += self.n
+        n = self.n
+        self.stats = {'loss': self._loss / n, 'l1_decay_loss': decay[0], 'l2_decay_loss': decay[1],
+                      'accuracy': float((self.predictions == self.y).mean()) if self.predictions is not None else None,
+                      'fwd_ms': 1000 * self._fwd / n, 'bwd_ms': 1000 * self._bwd / n, 'examples': n, 'steps': 1}
+        return True

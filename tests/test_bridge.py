@@ -247,3 +247,63 @@ def test_a_fresh_session_takes_the_loaded_images():
     assert fresh.take_data(old) and fresh.train_for(0)['stats']['train_loaded'] == 600
     with pytest.raises(PycoreError, match='seed'):
         bridge.Session(meta(600, 100), seed=5).take_data(old)
+
+
+def test_a_slow_batch_is_trained_in_parts_and_a_save_between_them_loses_nothing():
+    a = loaded_session()
+    a.PART_MS, a.part = 1e-6, 1                        # every part is one example: 20 parts per batch
+    results = [a.train_for(0) for _ in range(5)]
+    assert all(r['stats'] is None and r['snapshot'] is None for r in results)
+    assert results[-1]['part'] == {'done': 5, 'of': 20, 'size': 1}
+    assert a.trainer.steps == 0                        # no update until the batch is in
+    text = a.save()                                    # mid-batch: saved as if the batch were not drawn
+    b = loaded_session()
+    b.load(text)
+    assert b.batch is None and b.trainer.examples == 0
+    while a.train_for(0)['stats'] is None:
+        pass
+    sb = b.train_for(0)['stats']                       # the same batch in one part
+    assert a.last['examples'] == sb['examples'] == 20 and a.last['part'] == 1 and sb['part'] is None
+    assert a.last['loss'] == pytest.approx(sb['loss'], rel=1e-5)
+    for la, lb in zip(a.net.layers, b.net.layers):
+        for k in la.params:
+            np.testing.assert_allclose(la.params[k], lb.params[k], rtol=1e-4, atol=1e-6)
+    # a rollback, a new batch size or a new net drops a batch under way
+    a.train_for(0)
+    assert a.batch is not None
+    a.set_options({'batch_size': 10})
+    assert a.batch is None
+
+
+def test_the_memory_estimate_is_described_and_a_too_large_net_is_refused():
+    s = loaded_session()
+    d = s.describe()
+    assert d['cost']['total'] == pytest.approx(5.9e6, rel=0.05) and d['cost']['text'].endswith('per batch of 20')
+    big = json.dumps([{'type': 'input', 'out_sx': 24, 'out_sy': 24, 'out_depth': 1},
+                      {'type': 'conv', 'sx': 3, 'filters': 256, 'pad': 1, 'activation': 'relu'},
+                      {'type': 'conv', 'sx': 1, 'filters': 4}, {'type': 'softmax', 'num_classes': 10}])
+    s.set_options({'batch_size': 500})
+    with pytest.raises(PycoreError, match="more than this page's limit of 1,000 MB"):
+        s.change_spec(big)
+    assert s.net.param_count() == 5994                 # the current net trains on
+    s.set_options({'batch_size': 20})
+    s.change_spec(big)
+    with pytest.raises(PycoreError, match='per batch of 500'):
+        s.set_options({'batch_size': 500})
+    assert s.options['batch_size'] == 20
+
+
+def test_a_slow_net_scores_held_out_and_test_images_in_small_passes():
+    s = loaded_session()
+    s.last = {'fwd_ms': 25.0}                 # as measured for a net near the page's work limit
+    assert s._rows() == 2
+    calls = []
+    real = s.predict
+    s.predict = lambda images: calls.append(len(images)) or real(images)
+    s._score_held_out(2000)                   # 200 images due: 2 validation and 2 test now, the rest later or never
+    assert calls == [2, 2] and s.pending_eval <= 2 * 2 * s.EVAL_RATIO
+    calls.clear()
+    s.start_evaluation()
+    while s.evaluation_step(0) is None:
+        pass
+    assert set(calls) == {4} and sum(calls) == 100

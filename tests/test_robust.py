@@ -175,3 +175,103 @@ def test_the_content_security_policy_lets_it_train_and_blocks_other_origins(open
     w.errors[:] = [e for e in w.errors if 'Content Security Policy' not in e and 'Failed to fetch' not in e]
     w.foreign[:] = [u for u in w.foreign if 'example.invalid' not in u]     # refused before they left
     wait_until(lambda: (w.number('examples') or 0) > 200, 30, 'training all the while')
+
+
+# The heaviest network the page accepts by work per example (config.MAX_WORK: 89 of 100 million
+# multiply-adds) and nearly by parameters (246,730 of 250,000): ~2.5 s per batch of 20, so every
+# batch is trained in parts.
+HEAVIEST = [{'type': 'input', 'out_sx': 24, 'out_sy': 24, 'out_depth': 1},
+            {'type': 'conv', 'sx': 5, 'filters': 32, 'pad': 2, 'activation': 'relu'},
+            {'type': 'conv', 'sx': 5, 'filters': 64, 'pad': 2, 'activation': 'relu'},
+            {'type': 'conv', 'sx': 5, 'filters': 64, 'pad': 2, 'activation': 'relu'},
+            {'type': 'pool', 'sx': 2}, {'type': 'softmax', 'num_classes': 10}]
+
+PAUSE = """() => new Promise((done) => {      // ms from the click until the run says it has stopped
+  const t0 = performance.now();
+  document.querySelector('#pause').click();
+  const look = () => document.documentElement.dataset.state === 'paused' ? done(performance.now() - t0) : requestAnimationFrame(look);
+  look();
+})"""
+
+
+def test_the_largest_accepted_network_pauses_within_a_second_and_states_its_memory(opened):
+    from urllib.parse import quote
+    w = opened('?spec=' + quote(json.dumps(HEAVIEST)))
+    memory = w.page.text_content('[data-role="memory"]')
+    assert re.fullmatch(r'training needs about 1\d\d\.\d MB per batch of 20', memory), memory
+    assert 'activations' in w.page.get_attribute('[data-role="memory"]', 'title')
+    wait_until(lambda: (w.number('examples') or 0) >= 20, 60, 'a first batch of the heaviest net')
+    latencies = []
+    for _ in range(5):                 # over more than one autosave (every 5 s)
+        w.page.wait_for_timeout(1300)
+        latencies.append(w.page.evaluate(PAUSE))
+        w.page.click('#pause')
+        w.wait_state('training', 10)
+    assert max(latencies) < 1000, latencies
+    # the batch size is part of the estimate, and one too large for the memory limit is refused
+    w.page.fill('[data-control="batch_size"]', '100')
+    w.page.dispatch_event('[data-control="batch_size"]', 'change')
+    wait_until(lambda: 'per batch of 100' in w.page.text_content('[data-role="memory"]'), 10, 'the new estimate')
+    w.page.fill('[data-control="batch_size"]', '1000')
+    w.page.dispatch_event('[data-control="batch_size"]', 'change')
+    wait_until(lambda: "more than this page's limit of 1,000 MB" in w.page.text_content('[data-message="options"]'), 10,
+               'the refusal')
+    assert 'per batch of 100' in w.page.text_content('[data-role="memory"]')
+
+
+def test_a_network_above_the_limits_is_refused_with_its_estimate(opened):
+    w = opened()
+    w.page.click('text=Edit the network')
+    too_big = HEAVIEST[:4] + [{'type': 'conv', 'sx': 5, 'filters': 128, 'pad': 2}] + HEAVIEST[4:]
+    w.page.fill('[data-control="spec"]', json.dumps(too_big))
+    w.page.click('[data-control="change-network"]')
+    wait_until(lambda: re.search(r'has [\d,]+ parameters, more than the 250,000 this page trains',
+                                 w.page.text_content('[data-message="spec"]')), 10, 'the refusal')
+    assert w.page.text_content('[data-role="param-count"]').startswith('5,994 parameters')
+
+
+CACHED = """async () => {             // the offline copy: {cache name: entries}
+  await navigator.serviceWorker.ready;
+  const out = {};
+  for (const name of await caches.keys()) out[name] = (await (await caches.open(name)).keys()).length;
+  return out;
+}"""
+
+
+def test_after_one_visit_the_page_opens_and_trains_with_the_server_stopped(browser, site, tmp_path):
+    import shutil
+    from pagekit import start_server
+    copy = tmp_path / 'dist'
+    shutil.copytree(site, copy)
+    manifest = json.loads((copy / 'manifest.json').read_text())
+    server, base = start_server(copy)
+    w = Watched(browser, base)
+    try:
+        w.page.goto(base + 'index.html?preset=mlp')
+        w.wait_state('training', BOOT_S)
+        wait_until(lambda: 'opens with no network' in w.page.text_content('footer'), 60, 'the offline copy')
+        caches = w.page.evaluate(CACHED)
+        version = manifest['version']
+        offline = [f for f in manifest['files'] if not f['path'].startswith('data/fashion-mnist/') and f['path'] != 'sw.js']
+        assert caches == {f'live-cnn-build-{version}': len(offline)}, caches
+        # A new build is picked up on the next visit online, and the old build's cache is removed.
+        index = (copy / 'index.html').read_text()
+        rebuilt = version[::-1]
+        (copy / 'index.html').write_text(index.replace(f'?v={version}', f'?v={rebuilt}').replace(
+            f'Build {version}', f'Build {rebuilt}'))
+        (copy / 'manifest.json').write_text(json.dumps({**manifest, 'version': rebuilt}))
+        w.page.reload()
+        w.wait_state('training', BOOT_S)
+        assert f'Build {rebuilt}' in w.page.text_content('footer')
+        wait_until(lambda: list(w.page.evaluate(CACHED)) == [f'live-cnn-build-{rebuilt}'], 90, 'the new cache alone')
+    finally:
+        server.shutdown()
+        server.server_close()
+    before = w.number('examples')
+    w.page.reload()                                   # no server: everything from the offline copy
+    w.wait_state('training', BOOT_S)
+    assert f'Build {rebuilt}' in w.page.text_content('footer')
+    assert 'continued the run' in w.page.text_content('body')
+    wait_until(lambda: (w.number('examples') or 0) > before + 1000, 60, 'training offline')
+    assert w.errors == [], w.errors
+    w.close()

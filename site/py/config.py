@@ -1,11 +1,34 @@
 """The page's URL settings of a run, checked: trainer options within the page's limits, the dataset,
 the seed, and a spec or preset. What pycore rejects is reported, never raised."""
 import pycore
-from pycore import PycoreError
+from pycore import PycoreError, cost
 from presets import PRESETS
 
 OPTION_KEYS = ('method', 'learning_rate', 'momentum', 'batch_size', 'l1_decay', 'l2_decay')
 MAX_BATCH = 1000              # the page's limit on batch_size (the control's and the URL's)
+MAX_MEMORY = 1_000_000_000    # bytes a net may need for one training batch (pycore.cost.estimate)
+MAX_WORK = 100_000_000        # multiply-adds per example: one example's training pass stays well under 1 s
+MAX_PARAMS = 250_000          # parameters: saving the run (weights and the update rule's buffers) blocks
+                              # the worker for ~1.5 us per parameter in Pyodide, 0.4 s at this limit
+
+
+def check_cost(spec, options):
+    """The estimate of pycore.cost for training `spec` with trainer `options`, plus 'text' (one
+    line for people); PycoreError with the estimate if it is above the page's limits."""
+    c = cost.estimate(spec, options['batch_size'], options['method'], options.get('momentum', 0.9))
+    c['text'] = f'{cost.describe(c)} per batch of {options["batch_size"]}'
+    c['batch_size'] = options['batch_size']
+    if c['total'] > MAX_MEMORY:
+        raise PycoreError(f'this network would need {c["text"]}, more than this page\'s limit of '
+                          f'{MAX_MEMORY / 1e6:,.0f} MB; use fewer or smaller layers, or a smaller batch')
+    if c['params'] > MAX_PARAMS:
+        raise PycoreError(f'the network has {c["params"]:,} parameters, more than the {MAX_PARAMS:,} this page '
+                          f'trains (it saves the run every few seconds); use fewer filters or neurons')
+    if c['work'] > MAX_WORK:
+        raise PycoreError(f'one example needs {c["work"] / 1e6:,.0f} million multiply-adds to go forward '
+                          f'through this network, more than the {MAX_WORK / 1e6:,.0f} million this page allows '
+                          f'so that it stays responsive; use fewer filters, smaller filters or a stride')
+    return c
 
 
 def check_options(options):

@@ -6,7 +6,7 @@ import time
 import numpy as np
 
 import pycore
-from config import check_options, options_of, settings
+from config import check_cost, check_options, options_of, settings
 from datasets import IMAGE, Dataset, Window
 from history import History
 from pycore import PycoreError
@@ -25,6 +25,8 @@ class Session:
     EVAL_RATIO = 10           # score one validation and one test image per this many trained
     EVAL_BATCH = 40           # ...in batches of at least this many, as each forward call has a fixed cost
     CHECKPOINT_EVERY = 250    # steps between the divergence guard's checkpoints (5,000 examples at batch 20)
+    PART_MS = 100             # a batch slower than this is trained in parts of about this long
+    RATE = 1e9                # a training pass takes about work / RATE s per example (a guess until measured)
 
     def __init__(self, datasets, dataset='mnist', spec=None, trainer=None, seed=0):
         """datasets: name -> {'title', 'classes', 'train_count', 'test_count'} (the data manifest)."""
@@ -38,14 +40,26 @@ class Session:
         self.focus = None
         self.last_example = None  # (x (C, H, W) float32, label) of the latest training batch
         self.last_eval = None
-        self._start(pycore.Net.from_spec(spec or pycore.CONVNETJS_MNIST, seed=seed))
+        self._start(self._build(spec or pycore.CONVNETJS_MNIST, seed))
+
+    def _build(self, spec, seed):
+        """A net from a spec (a list or JSON text), refused before anything is allocated if its
+        memory or work is above the page's limits (config.check_cost)."""
+        if isinstance(spec, str):
+            spec = pycore.spec.parse(spec)
+        check_cost(spec, self.options)
+        return pycore.Net.from_spec(spec, seed=seed)
 
     def _start(self, net, trainer=None):
         """Make `net` the one being trained, with fresh statistics."""
         self._check_fits(net)
+        self.cost = check_cost(net.spec, trainer.options.__dict__ if trainer else self.options)
         self.net = net
         self.trainer = trainer or pycore.Trainer(net, **self.options)
         self.options = dict(self.trainer.options.__dict__)
+        self.batch = None         # a batch trained in parts, until its update is done (pycore.Batch)
+        self.batch_rng = None     # the data order's state before that batch was drawn, for save()
+        self.part = max(1, int(self.RATE * self.PART_MS / 1000 / max(self.cost['work'], 1)))
         self.rng = np.random.default_rng([self.seed, net.seed])
         self.eval_rng = np.random.default_rng([self.seed, net.seed, 1])
         self.train_acc = Window(self.TRAIN_WINDOW)
@@ -131,7 +145,11 @@ class Session:
         return {'layers': out, 'spec': json.dumps(self.net.spec, indent=1), 'options': self.options,
                 'dataset': self.ds.name, 'seed': self.seed, 'classes': self.ds.classes, 'param_count': int(self.net.param_count()),
                 'examples': self.trainer.examples, 'train_count': len(self.ds.train.labels),
-                'test_count': len(self.ds.test.labels)}
+                'test_count': len(self.ds.test.labels), 'cost': self.cost}
+
+    def memory(self):
+        """The net's memory and work estimate (config.check_cost) at the current trainer options."""
+        return self.cost
 
     @staticmethod
     def plan(spec):
@@ -148,9 +166,14 @@ class Session:
     def set_options(self, options):
         if hasattr(options, 'to_py'):
             options = options.to_py()
-        check_options({**self.options, **options})
+        options = {**self.options, **options}
+        check_options(options)
+        cost = check_cost(self.net.spec, options)
+        if options['batch_size'] != self.options['batch_size']:
+            self.batch = None     # a batch in parts is dropped: its size no longer holds
         self.trainer.set(**options)
         self.options = dict(self.trainer.options.__dict__)
+        self.cost = cost
         return self.options
 
     def apply_url_options(self, config):
@@ -160,12 +183,12 @@ class Session:
 
     def change_spec(self, text):
         """Train a new net from spec text (JSON); the current one keeps training if it is invalid."""
-        self._start(pycore.Net.from_spec(text, seed=self.net.seed))
+        self._start(self._build(text, self.net.seed))
         return self.describe()
 
     def reset(self):
         """Fresh weights (a new seed) for the same spec; statistics start over."""
-        self._start(pycore.Net.from_spec(self.net.spec, seed=self.net.seed + 1))
+        self._start(self._build(self.net.spec, self.net.seed + 1))
         return self.describe()
 
     def switch_dataset(self, name):
@@ -178,10 +201,13 @@ class Session:
         return self.reset()
 
     def train_for(self, budget_ms, want_snapshot=False):
-        """Train batches until `budget_ms` of work is done (at least one batch).
+        """Train batches until `budget_ms` of work is done (at least one part of a batch).
 
-        Returns {'stats': ..., 'snapshot': ... or None} or None while no training data has arrived;
-        the snapshot is computed only when asked for.
+        A batch whose training pass would take longer than PART_MS is trained in parts (pycore.Batch),
+        one or more per call, so that the worker can answer a pause between them.
+        Returns {'stats': ... or None, 'snapshot': ... or None}: stats None while a batch is under
+        way and none finished; the snapshot only when asked for. None while no training data has
+        arrived.
         """
         d = self.ds
         usable = self._usable()
@@ -192,26 +218,37 @@ class Session:
         fwd = bwd = loss = 0.0
         trained = 0
         while True:
-            idx = usable[self.rng.integers(0, len(usable), B)]
-            x = to_float(random_crops(d.train.images[idx], self.crop, self.rng))
-            y = d.train.labels[idx]
-            s = self.trainer.train_batch(x, y)
-            self.train_acc.add(self.net.layers[-1].out.reshape(B, -1).argmax(1) == y)
-            fwd, bwd, loss = fwd + s['fwd_ms'] * B, bwd + s['bwd_ms'] * B, loss + s['loss'] * B
-            trained += B
-            found = self.guard.after_step(s['loss'])
-            if found and self.diverged is None:
-                self._diverged(found)
-                break
+            if self.batch is None:
+                self.batch_rng = self.rng.bit_generator.state
+                idx = usable[self.rng.integers(0, len(usable), B)]
+                self.batch = pycore.Batch(self.trainer, to_float(random_crops(d.train.images[idx], self.crop, self.rng)),
+                                          d.train.labels[idx])
+            b, before, t1 = self.batch, self.batch.done, time.perf_counter()
+            finished = b.advance(self.part)
+            self._tune_part((time.perf_counter() - t1) / (b.done - before), B)
+            in_layers = finished and b.parts == 1    # the layers hold this whole batch
+            if finished:
+                self.batch = self.batch_rng = None
+                x, y, s = b.x, b.y, b.stats
+                self.train_acc.add(b.predictions == y)
+                fwd, bwd, loss = fwd + s['fwd_ms'] * B, bwd + s['bwd_ms'] * B, loss + s['loss'] * B
+                trained += B
+                found = self.guard.after_step(s['loss'])
+                if found and self.diverged is None:
+                    self._diverged(found)
+                    break
             if (time.perf_counter() - t0) * 1000 >= budget_ms:
                 break
+        if not trained:
+            return {'stats': None, 'snapshot': None, 'part': {'done': b.done, 'of': B, 'size': self.part}}
         self.last_example = (x[0], int(y[0]))
         snap = None
         if want_snapshot:
-            # The latest training example is already in the layers (index 0 of the last batch):
-            # drawing it costs no extra forward or backward pass.
-            snap = self._pack(pycore.snapshot(self.net, 0), self.net.layers[-1].out[0].ravel(), int(y[0]),
-                              'the latest training example') if self.focus is None else self.snapshot()
+            # The latest training example is in the layers (index 0 of the last batch) if that batch
+            # was trained in one part and was the last work done: then drawing it costs no extra pass.
+            snap = (self._pack(pycore.snapshot(self.net, 0), self.net.layers[-1].out[0].ravel(), int(y[0]),
+                               'the latest training example') if self.focus is None and in_layers
+                    else self.snapshot())
         self._score_held_out(trained)
         chart = self.history.add(self.trainer.examples, loss, (s['l2_decay_loss'] + s['l1_decay_loss']) * trained, trained,
                                  (self.train_acc.mean(), self.val_acc.mean(), self.test_acc.mean()))
@@ -221,8 +258,13 @@ class Session:
                      'train_accuracy': self.train_acc.mean(), 'validation_accuracy': self.val_acc.mean(),
                      'test_accuracy': self.test_acc.mean(), 'epochs': self.trainer.examples / len(usable),
                      'train_loaded': d.train.count, 'test_loaded': d.test.count, 'trained': trained,
-                     'work_ms': (time.perf_counter() - t0) * 1000, 'chart': chart, 'diverged': self.diverged}
+                     'work_ms': (time.perf_counter() - t0) * 1000, 'chart': chart, 'diverged': self.diverged,
+                     'part': self.part if self.part < B else None}
         return {'stats': self.last, 'snapshot': snap}
+
+    def _tune_part(self, seconds_per_example, B):
+        """The next part's size from the last one's speed: about PART_MS of work, 1 to B examples."""
+        self.part = int(min(B, max(1, self.PART_MS / 1000 / max(seconds_per_example, 1e-6))))
 
     def _diverged(self, found):
         """Say in numbers what went wrong, and mark it on the charts."""
@@ -237,6 +279,7 @@ class Session:
         """Back to the divergence guard's last good checkpoint (weights and update-rule buffers,
         exactly), with the trainer options as they are now. -> describe() plus 'rolled_back'."""
         back = self.guard.rollback()
+        self.batch = self.batch_rng = None
         self.history.truncate(back['examples'])
         self.history.mark(back['examples'], 'rolled back')
         self.diverged = None
@@ -260,8 +303,12 @@ class Session:
         """Score a few random held-out images (centre crop) for the moving validation and test accuracy."""
         self.pending_eval += trained
         k = self.pending_eval // self.EVAL_RATIO
-        if k < self.EVAL_BATCH:
+        rows = self._rows()
+        if k < rows:
             return
+        if rows < self.EVAL_BATCH:            # a slow net: score what fits in a part's time, skip the rest
+            k = rows
+            self.pending_eval = min(self.pending_eval, 2 * rows * self.EVAL_RATIO)
         self.pending_eval -= k * self.EVAL_RATIO
         d = self.ds
         val = self._held_out()
@@ -271,6 +318,12 @@ class Session:
         if d.test.count:
             idx = self.eval_rng.integers(0, d.test.count, k)
             self.test_acc.add(self.predict(d.test.images[idx]).argmax(1) == d.test.labels[idx])
+
+    def _rows(self):
+        """Images per forward pass for scoring: EVAL_BATCH, or fewer for a net so slow that a
+        validation and a test pass would take longer than PART_MS."""
+        fwd_s = self.last['fwd_ms'] / 1000 if self.last else self.cost['work'] / (3 * self.RATE)
+        return int(min(self.EVAL_BATCH, max(1, self.PART_MS / 2000 / max(fwd_s, 1e-9))))
 
     def _centre(self, images):
         """(N, 28, 28) uint8 -> (N, 1, crop, crop) float32: the centre crop the net is scored on."""
@@ -379,6 +432,9 @@ class Session:
         if e is None:
             return None
         t0 = time.perf_counter()
+        rows = self._rows()
+        if rows < self.EVAL_BATCH:                    # a slow net: passes of about PART_MS
+            batch = min(batch, 2 * rows)
         while e['next'] < e['count']:                 # at least one batch per call
             s = slice(e['next'], min(e['next'] + batch, e['count']))
             e['probs'][s] = self.predict(self.ds.test.images[s])
@@ -415,8 +471,10 @@ class Session:
 
     def save(self, page=None):
         """The whole run as JSON text; `page` is whatever the page wants back on load (its charts)."""
-        state = {'dataset': self.ds.name, 'seed': self.seed, 'rng': _rng_out(self.rng),
-                 'eval_rng': _rng_out(self.eval_rng), 'pending_eval': self.pending_eval,
+        # A batch under way is saved as not drawn yet: the loaded run draws it again, the same.
+        rng = self.rng.bit_generator.state if self.batch is None else self.batch_rng
+        state = {'dataset': self.ds.name, 'seed': self.seed, 'rng': _rng_out(rng),
+                 'eval_rng': _rng_out(self.eval_rng.bit_generator.state), 'pending_eval': self.pending_eval,
                  'windows': [list(w.values) for w in (self.train_acc, self.val_acc, self.test_acc)],
                  **self.history.to_state()}
         if hasattr(page, 'to_py'):
@@ -458,8 +516,9 @@ class Session:
         return {**self.describe(), 'page': extra.get('page')}
 
 
-def _rng_out(rng):
-    return json.loads(json.dumps(rng.bit_generator.state), parse_int=str)
+def _rng_out(state):
+    """A generator's state as JSON values, its big integers as strings."""
+    return json.loads(json.dumps(state), parse_int=str)
 
 
 def _rng_in(state):

@@ -1,4 +1,6 @@
 // The example deck (deck.html): starts reveal.js, whose vendored UMD build deck.html loads first.
+import { keepOffline } from './offline.js';
+
 const { Reveal } = globalThis;
 const slideCount = document.querySelectorAll('.reveal .slides section').length;
 
@@ -19,3 +21,5 @@ Reveal.initialize({
 // The last slide tells where this site is, for embeds in a deck served from elsewhere.
 const address = document.getElementById('site-address');
 if (address) address.textContent = new URL('.', document.baseURI).href;
+
+keepOffline(new URL(import.meta.url).searchParams.get('v'));

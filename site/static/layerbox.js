@@ -14,6 +14,8 @@ const MAX_WEIGHT_AREA = 400000;   // CSS px² a weight row may cover before its 
 const MAP_GAP = 4;          // CSS px between maps (layers.css .maps gap)
 const WEIGHT_GAP = 10;      // CSS px between filters (layers.css, weight rows)
 const MIN_MAP_PX = 24;      // maps shrink to save a line on narrow screens, but not below this
+const MAX_TILES = 64;       // maps or filters a row draws; a wider layer shows its first ones
+const MAX_MATRIX_ROWS = 256;   // neurons an fc weight matrix draws
 
 const roots = new WeakSet();   // containers that already have the hover listeners
 // The tiles are refitted when a view's rows change width. The observer hands over the widths, so
@@ -72,6 +74,11 @@ function makePart(row, W, H, sx, sy, cells, total, key = null, extra = {}) {
   return part;
 }
 
+// A wide layer draws its first `max` maps, filters or neurons and says how many it leaves out.
+function more(row, n, max, what) {
+  if (n > max) row.maps.append(el('span', { class: 'note', 'data-role': 'more' }, `the first ${max} of ${n.toLocaleString('en-US')} ${what}`));
+}
+
 // C maps of H x W, or one strip of C values when H = W = 1 (wrapped every VECTOR_COLS).
 function mapParts(row, [C, H, W], type, big) {
   if (H === 1 && W === 1) {
@@ -84,10 +91,11 @@ function mapParts(row, [C, H, W], type, big) {
     return;
   }
   const s = clamp(Math.floor((big ? 96 : C <= 8 ? 72 : 52) / Math.max(H, W)), 1, 10);
-  for (let c = 0; c < C; c++) {
+  for (let c = 0; c < Math.min(C, MAX_TILES); c++) {
     const cells = [{ src: c * H * W, w: W, h: H, x: 0, y: 0, label: (x, y) => `map ${c} · (x ${x}, y ${y})` }];
     row.maps.append(makePart(row, W, H, s, s, cells, C * H * W).canvas);
   }
+  more(row, C, MAX_TILES, 'maps');
   row.fit = { W, smax: s * growth, smin: Math.min(s, Math.ceil(MIN_MAP_PX / W)), s, gap: MAP_GAP };
 }
 
@@ -128,21 +136,24 @@ function weightParts(row, type, ws, inShape) {
       // At most about 600 x 240 CSS px; rows may be taller than wide so that few neurons still show.
       const sx = clamp(Math.min(Math.floor(600 / D), Math.floor(240 / M)), 1, 8);
       const sy = clamp(Math.floor(120 / M), sx, 4 * sx);
-      const cells = [{ src: 0, w: D, h: M, x: 0, y: 0, label: (x, y) => `neuron ${y} · input ${x}` }];
-      row.maps.append(makePart(row, D, M, sx, sy, cells, M * D, 'w', { 'data-part': 'matrix' }).canvas);
+      const shown = Math.min(M, MAX_MATRIX_ROWS);
+      const cells = [{ src: 0, w: D, h: shown, x: 0, y: 0, label: (x, y) => `neuron ${y} · input ${x}` }];
+      row.maps.append(makePart(row, D, shown, sx, sy, cells, M * D, 'w', { 'data-part': 'matrix' }).canvas);
+      more(row, M, MAX_MATRIX_ROWS, 'neurons');
     }
   }
   if (F !== undefined) {
     const [gr, gc] = gridShape(C);
     const GW = gc * (KW + GAP) - GAP, GH = gr * (KH + GAP) - GAP;
     let s = clamp(Math.round(84 / Math.max(GW, GH)), 2, 8);   // about 84 CSS px per filter
-    while (s > 1 && F * GW * GH * s * s > MAX_WEIGHT_AREA) s--;
-    for (let f = 0; f < F; f++) {
+    while (s > 1 && Math.min(F, MAX_TILES) * GW * GH * s * s > MAX_WEIGHT_AREA) s--;
+    for (let f = 0; f < Math.min(F, MAX_TILES); f++) {
       const cells = Array.from({ length: C }, (_, c) => ({
         src: (f * C + c) * KH * KW, w: KW, h: KH, x: (c % gc) * (KW + GAP), y: Math.floor(c / gc) * (KH + GAP),
         label: (x, y) => `${unit} ${f} · channel ${c} · (x ${x}, y ${y})` }));
       row.maps.append(makePart(row, GW, GH, s, s, cells, F * C * KH * KW, 'w', { 'data-part': unit }).canvas);
     }
+    more(row, F, MAX_TILES, `${unit}s`);
     row.fit = { W: GW, smax: s * growth, smin: Math.min(s, 3), s, gap: WEIGHT_GAP };
   }
   if (ws.b) {

@@ -14,6 +14,7 @@ import * as stats from './panels/stats.js';
 import * as transport from './panels/transport.js';
 import { connect } from './run.js';
 import { KEYS, PANELS, queryOf, readState, runKey, shareLinks, writeState } from './state.js';
+import { keepOffline } from './offline.js';
 import { listRuns } from './runstore.js';
 import { tabKeys } from './tabrun.js';
 
@@ -191,6 +192,7 @@ run.on('ready', (msg) => {
 });
 run.on('net', (msg) => onNet(msg.net, msg.charts));
 run.on('charts', (msg) => { for (const h of hooks) if (h.onCharts) h.onCharts(msg.charts); });
+run.on('cost', (msg) => { for (const h of hooks) if (h.onCost) h.onCost(msg.cost); });
 run.on('state', (msg) => { if (root.dataset.state !== msg.state) setState(msg.state); });
 run.on('stats', (msg) => {
   lastStats = msg.stats;
@@ -224,6 +226,10 @@ run.on('error', (msg) => { showError(msg.message, msg.detail); if (msg.lost) off
 // this tab's autosave; an embed's, its run's).
 let answered = false;          // the run has been ready: before, Pyodide may be busy compiling for long
 run.on('ready', () => { answered = true; });
+run.on('ready', () => keepOffline(new URL(import.meta.url).searchParams.get('v'), (text) => {
+  const el = document.querySelector('[data-role="offline"]');
+  if (el) el.textContent = ` Offline: ${text}.`;
+}));
 setInterval(() => {
   if (!answered || root.dataset.state === 'error') return;
   if (run.silence() > WATCHDOG_MS) {

@@ -235,9 +235,10 @@ function setFocus(f) {
 
 // Every port that asked for a snapshot gets one of its own focus; `free` is the one the training
 // slice made of the latest training example.
-function serveSnapshots(free = null) {
+// fresh: whether training moved on since the last snapshot (a batch still in parts did not).
+function serveSnapshots(free = null, fresh = true) {
   for (const [port, p] of ports) {
-    if (!p.wantSnapshot) continue;
+    if (!p.wantSnapshot || (!fresh && focusOf(p.focus) === 'training')) continue;
     if (focusOf(p.focus) === 'training' && free) { p.wantSnapshot = false; send(port, { type: 'snapshot', snapshot: free }); free = null; continue; }
     if (setFocus(p.focus).error) { p.focus = null; setFocus(null); }
     const snap = call('snapshot').ok;
@@ -252,6 +253,7 @@ function trainSlice(budget) {
   if (r.error) throw new Error(r.error);
   const result = r.ok;
   if (result === undefined) return false;
+  if (!result.stats) { serveSnapshots(null, false); return true; }   // a slow batch, still in parts
   post({ type: 'stats', stats: result.stats });
   if (result.stats.diverged && !diverged) {
     // The guard caught a blow-up: stop here, say what happened, and show it on the charts.
@@ -334,10 +336,13 @@ const handlers = {
   save_now() { return autosave(true).then(() => true); },
   active(msg, p) { p.active = !!msg.active; p.seen = Date.now(); wake(); return true; },
   bye(msg, p) { p.active = false; wake(); return true; },
-  pause() { paused = true; wake(); return true; },
+  // A handler runs between two parts of training, so the state it posts is already true.
+  pause() { paused = true; setState('paused'); wake(); return true; },
   resume() {
     if (diverged) { call('go_on'); diverged = null; post({ type: 'diverged', diverged: null }); }   // going on, not rolling back
-    paused = false; wake(); return true;
+    paused = false;
+    if (trainingWanted() && hadData) setState('training');
+    wake(); return true;
   },
   rollback() {
     const r = renet(call('rollback'));
@@ -346,7 +351,11 @@ const handlers = {
   },
   step(msg, p) { stepRequested = true; p.wantSnapshot = true; wake(); return true; },
   snapshot(msg, p) { p.wantSnapshot = true; if (paused || !trainingWanted()) serveSnapshots(); return true; },
-  options(msg) { return call('set_options', pyodide.toPy(msg.options)); },
+  options(msg) {   // the memory estimate follows the batch size and the update rule
+    const r = call('set_options', pyodide.toPy(msg.options));
+    if (r.ok) post({ type: 'cost', cost: call('memory').ok });
+    return r;
+  },
   spec(msg) { return renet(call('change_spec', msg.text)); },
   reset() { return renet(call('reset')); },
   async fresh() {

@@ -103,12 +103,18 @@ export function mount(root, ctx) {
         preset.replaceChildren(new Option('choose a preset…', ''), ...Object.entries(presets).map(([k, p]) => new Option(p.title, k)));
       }
       root.querySelector('[data-role="param-count"]').textContent = `${net.param_count.toLocaleString('en-US')} parameters, seed ${net.seed}`;
+      this.onCost(net.cost);
       root.querySelector('[data-role="refresh-note"]').textContent = refresh === 'live' ? ''
         : refresh === 'hold' ? 'views held: they repaint when you step, pause or pick an image'
           : `views repaint every ${refresh} s`;
       focusLabel.textContent = 'the latest training example';
       q('follow-training').hidden = true;
       ask(true);
+    },
+    onCost(cost) {   // pycore.cost's estimate, for the batch size and update rule in use
+      const el = root.querySelector('[data-role="memory"]');
+      el.textContent = `training needs about ${(cost.total / 1e6).toFixed(1)} MB per batch of ${cost.batch_size}`;
+      el.title = `estimated by pycore.cost: ${cost.text}`;
     },
     onFocus(f, label) {
       focusLabel.textContent = label || f.description;

@@ -7,7 +7,7 @@ export function mount(root, ctx) {
   const label = root.querySelector('[data-role="state-label"]');
   q('pause').addEventListener('click', () => {
     const state = document.documentElement.dataset.state;
-    if (state === 'training') { ctx.request('pause'); ctx.setState('paused'); return; }
+    if (state === 'training') { ctx.request('pause'); return; }   // the run says when it has stopped
     ctx.play();
     ctx.request('resume');
   });

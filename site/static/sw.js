@@ -1,0 +1,58 @@
+// The offline copy of the site, a service worker (the build puts this file at the site's root, so
+// that its scope is the whole site). Registered as sw.js?v=BUILD by static/offline.js.
+// - install: caches every file of the build that manifest.json lists, except Fashion-MNIST's
+//   chunks (30 MB), which are kept when first used, in a cache named by the build;
+// - activate: deletes the caches of other builds;
+// - fetch: the network first, so that a rebuilt site shows at once when online; the cache when
+//   the network fails (no connection, the server stopped).
+const VERSION = new URL(self.location.href).searchParams.get('v') || 'unversioned';
+const PREFIX = 'live-cnn-build-';
+const CACHE = PREFIX + VERSION;
+const ON_USE = /^data\/fashion-mnist\//;   // site-relative paths cached when first fetched
+const SCOPE = new URL('./', self.location.href).href;
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const response = await fetch(new URL('manifest.json', SCOPE), { cache: 'no-cache' });
+    const manifest = await response.json();
+    if (manifest.version !== VERSION) throw new Error(`the site is build ${manifest.version}, not ${VERSION}`);
+    const paths = manifest.files.map((f) => f.path).filter((p) => !ON_USE.test(p) && p !== 'sw.js');
+    const cache = await caches.open(CACHE);
+    await cache.addAll(paths.map((p) => new URL(p, SCOPE).href));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) if (name.startsWith(PREFIX) && name !== CACHE) await caches.delete(name);
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET' || !request.url.startsWith(SCOPE)) return;
+  event.respondWith(fromNetworkElseCache(request));
+});
+
+async function fromNetworkElseCache(request) {
+  const cache = await caches.open(CACHE);
+  try {
+    const response = await fetch(request);
+    const path = new URL(request.url).pathname.slice(new URL(SCOPE).pathname.length);
+    if (response.ok && ON_USE.test(path) && !(await cache.match(request, { ignoreSearch: true }))) {
+      await cache.put(request, response.clone());
+    }
+    return response;
+  } catch (err) {
+    // Offline. A page address may carry settings (index.html?preset=mlp) or name the folder only.
+    const url = new URL(request.url);
+    if (url.pathname.endsWith('/')) url.pathname += 'index.html';
+    const hit = await cache.match(url.href, { ignoreSearch: true });
+    if (!hit) throw err;
+    // A new response has no URL of its own, so the request's stays: a worker reads its settings
+    // from its address's query (static/worker.js?v=...&pyodide=...), which the cached file lacks.
+    return new Response(hit.body, { status: hit.status, statusText: hit.statusText, headers: hit.headers });
+  }
+}
