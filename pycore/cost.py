@@ -20,8 +20,8 @@ RULES = {'sgd': (1, 1), 'momentum': (1, 1), 'nesterov': (1, 2), 'adagrad': (1, 2
 def estimate(spec, batch_size, method='sgd', momentum=0.9, itemsize=4):
     """Memory and work of training `spec` (a layer list) with batches of
     `batch_size`. -> {'parameters', 'gradients', 'optimizer', 'activations', 'scratch', 'total':
-    bytes; 'params': count; 'work': multiply-adds per example; 'largest': the layer whose
-    scratch counts}. Raises PycoreError for an invalid spec, as plan() does."""
+    bytes; 'params': count; 'work': multiply-adds per example; 'values': the values all layers
+    output per example (the elementwise work); 'largest': the layer whose scratch counts}. Raises PycoreError for an invalid spec, as plan() does."""
     layers = specmod.plan(spec)
     N, s = batch_size, itemsize
     P = sum(d['params'] for d in layers)
@@ -42,7 +42,8 @@ def estimate(spec, batch_size, method='sgd', momentum=0.9, itemsize=4):
     out = {'parameters': P * s, 'gradients': 2 * P * s, 'optimizer': buffers * P * s,
            'activations': held, 'scratch': scratch}
     out['total'] = sum(out.values())
-    out.update(params=P, work=work,
+    values = sum(d['out_shape'][0] * d['out_shape'][1] * d['out_shape'][2] for d in layers)
+    out.update(params=P, work=work, values=values,
                largest=None if largest is None else
                'the update' if largest['src'] == 'update' else f'layer {largest["src"]} ({largest["type"]})')
     return out

@@ -7,6 +7,7 @@ import numpy as np
 
 from .errors import PycoreError
 from .optim import RULES
+from .schedule import SCHEDULES, rate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,12 +23,23 @@ class TrainerOptions:
     eps: float = 1e-8
     beta1: float = 0.9
     beta2: float = 0.999
+    # the learning-rate schedule (schedule.py): the rate of each update from learning_rate
+    schedule: str = 'constant'
+    step_size: int = 1000        # step: updates between two multiplications by gamma
+    gamma: float = 0.5           # step, exponential: the factor
+    total_steps: int = 10000     # cosine: updates from learning_rate down to min_rate
+    min_rate: float = 0.0        # cosine: the rate it ends at
+    warmup_steps: int = 0        # any schedule: updates of linear warm-up first (0: none)
 
     def __post_init__(self):
         if self.method not in RULES:
             raise PycoreError(f'unknown trainer method {self.method!r}; choose one of {", ".join(RULES)}')
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise PycoreError(f'batch_size must be a whole number of at least 1, got {self.batch_size!r}')
+        if self.schedule not in SCHEDULES:
+            raise PycoreError(f'unknown learning-rate schedule {self.schedule!r}; choose one of {", ".join(SCHEDULES)}')
+        for name, lo in (('batch_size', 1), ('step_size', 1), ('total_steps', 1), ('warmup_steps', 0)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise PycoreError(f'{name} must be a whole number of at least {lo}, got {v!r}')
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             if f.type is float and (isinstance(v, bool) or not isinstance(v, (int, float))
@@ -36,6 +48,8 @@ class TrainerOptions:
         for name in ('momentum', 'ro', 'beta1', 'beta2'):
             if getattr(self, name) >= 1:
                 raise PycoreError(f'{name} must be below 1, got {getattr(self, name)}')
+        if not 0 < self.gamma <= 1:
+            raise PycoreError(f'gamma must be above 0 and at most 1, got {self.gamma}')
 
 
 class Trainer:
@@ -66,6 +80,10 @@ class Trainer:
             raise PycoreError(f'unknown trainer option: {e}') from None
         if RULES[self.options.method] is not RULES[old.method]:
             self.state = {}
+
+    def rate(self):
+        """The learning rate of the next update, from the options' schedule and the updates done."""
+        return rate(self.options, self.steps)
 
     def params(self):
         """Yield (key, layer, name) for every parameter of the net."""
@@ -100,6 +118,8 @@ class Trainer:
     def _update(self, n):
         """Apply weight decay and the update rule to every parameter; n: examples in the batch."""
         o = self.options
+        if o.schedule != 'constant' or o.warmup_steps:
+            o = dataclasses.replace(o, learning_rate=self.rate())
         rule = RULES[o.method]
         l1_loss = l2_loss = 0.0
         for key, layer, name in self.params():

@@ -251,7 +251,7 @@ def test_a_fresh_session_takes_the_loaded_images():
 
 def test_a_slow_batch_is_trained_in_parts_and_a_save_between_them_loses_nothing():
     a = loaded_session()
-    a.PART_MS, a.part = 1e-6, 1                        # every part is one example: 20 parts per batch
+    a.part = 1                                         # every part is one example: 20 parts per batch
     results = [a.train_for(0) for _ in range(5)]
     assert all(r['stats'] is None and r['snapshot'] is None for r in results)
     assert results[-1]['part'] == {'done': 5, 'of': 20, 'size': 1}
@@ -295,7 +295,7 @@ def test_the_memory_estimate_is_described_and_a_too_large_net_is_refused():
 
 def test_a_slow_net_scores_held_out_and_test_images_in_small_passes():
     s = loaded_session()
-    s.last = {'fwd_ms': 25.0}                 # as measured for a net near the page's work limit
+    s.cost = {**s.cost, 'work': 75_000_000}  # a net near the page's work limit
     assert s._rows() == 2
     calls = []
     real = s.predict

@@ -200,6 +200,30 @@ def test_trainer_settings_apply_live(w):
     wait_until(lambda: w.number('examples') > before, 10, 'training to go on')
 
 
+def test_a_learning_rate_schedule_is_live_and_its_rate_shown(w):
+    assert text(w, '[data-role="rate-now"]') == 'set by adadelta itself'
+    control(w, 'method').select_option('sgd')
+    wait_until(lambda: 'method set to sgd' in text(w, '#trainer-message'), 10, 'method change')
+    assert not w.page.is_visible('[data-control="step_size"]')      # a schedule's settings show with it
+    control(w, 'schedule').select_option('step')
+    wait_until(lambda: 'schedule set to step' in text(w, '#trainer-message'), 10, 'schedule change')
+    assert w.page.is_visible('[data-control="step_size"]') and not w.page.is_visible('[data-control="total_steps"]')
+    set_value(w, 'gamma', '1.5')
+    wait_until(lambda: 'gamma must be above 0 and at most 1' in text(w, '#trainer-message'), 10, 'refusal')
+    set_value(w, 'gamma', '0.4')
+    wait_until(lambda: 'gamma set to 0.4' in text(w, '#trainer-message'), 10, 'gamma')
+    set_value(w, 'step_size', '1')                                   # the rate times 0.4 every update
+    wait_until(lambda: 'step size set to 1' in text(w, '#trainer-message'), 10, 'step size')
+    wait_until(lambda: float(text(w, '[data-role="rate-now"]')) < 1e-6, 20, 'the rate to decay')
+    assert 'schedule=step' in w.page.url and 'step_size=1' in w.page.url
+    control(w, 'schedule').select_option('constant')
+    wait_until(lambda: 'schedule set to constant' in text(w, '#trainer-message'), 10, 'schedule back')
+    wait_until(lambda: float(text(w, '[data-role="rate-now"]')) == float(control(w, 'learning_rate').input_value()),
+               10, 'the constant rate')
+    control(w, 'method').select_option('adadelta')
+    wait_until(lambda: 'method set to adadelta' in text(w, '#trainer-message'), 10, 'method back')
+
+
 def test_pause_step_resume(w):
     control(w, 'pause').click()
     w.wait_state('paused', 5)

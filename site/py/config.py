@@ -4,7 +4,8 @@ import pycore
 from pycore import PycoreError, cost
 from presets import PRESETS
 
-OPTION_KEYS = ('method', 'learning_rate', 'momentum', 'batch_size', 'l1_decay', 'l2_decay')
+OPTION_KEYS = ('method', 'learning_rate', 'momentum', 'batch_size', 'l1_decay', 'l2_decay',
+               'schedule', 'step_size', 'gamma', 'total_steps', 'min_rate', 'warmup_steps')
 MAX_BATCH = 1000              # the page's limit on batch_size (the control's and the URL's)
 MAX_MEMORY = 1_000_000_000    # bytes a net may need for one training batch (pycore.cost.estimate)
 MAX_WORK = 100_000_000        # multiply-adds per example: one example's training pass stays well under 1 s

@@ -26,7 +26,10 @@ class Session:
     EVAL_BATCH = 40           # ...in batches of at least this many, as each forward call has a fixed cost
     CHECKPOINT_EVERY = 250    # steps between the divergence guard's checkpoints (5,000 examples at batch 20)
     PART_MS = 100             # a batch slower than this is trained in parts of about this long
-    RATE = 1e9                # a training pass takes about work / RATE s per example (a guess until measured)
+    RATE = 1e9                # a training pass takes about work / RATE s per example in Pyodide (measured:
+                              # 0.125 s for 89 M multiply-adds). Parts follow from the net, never from a
+                              # timing, so that the same seed gives the same run.
+    ELEMENTWISE = 20          # ...counting each value a layer outputs as this many multiply-adds
 
     def __init__(self, datasets, dataset='mnist', spec=None, trainer=None, seed=0):
         """datasets: name -> {'title', 'classes', 'train_count', 'test_count'} (the data manifest)."""
@@ -59,7 +62,7 @@ class Session:
         self.options = dict(self.trainer.options.__dict__)
         self.batch = None         # a batch trained in parts, until its update is done (pycore.Batch)
         self.batch_rng = None     # the data order's state before that batch was drawn, for save()
-        self.part = max(1, int(self.RATE * self.PART_MS / 1000 / max(self.cost['work'], 1)))
+        self.part = self._part_size(self.options['batch_size'])
         self.rng = np.random.default_rng([self.seed, net.seed])
         self.eval_rng = np.random.default_rng([self.seed, net.seed, 1])
         self.train_acc = Window(self.TRAIN_WINDOW)
@@ -174,6 +177,7 @@ class Session:
         self.trainer.set(**options)
         self.options = dict(self.trainer.options.__dict__)
         self.cost = cost
+        self.part = self._part_size(self.options['batch_size'])
         return self.options
 
     def apply_url_options(self, config):
@@ -223,9 +227,8 @@ class Session:
                 idx = usable[self.rng.integers(0, len(usable), B)]
                 self.batch = pycore.Batch(self.trainer, to_float(random_crops(d.train.images[idx], self.crop, self.rng)),
                                           d.train.labels[idx])
-            b, before, t1 = self.batch, self.batch.done, time.perf_counter()
+            b = self.batch
             finished = b.advance(self.part)
-            self._tune_part((time.perf_counter() - t1) / (b.done - before), B)
             in_layers = finished and b.parts == 1    # the layers hold this whole batch
             if finished:
                 self.batch = self.batch_rng = None
@@ -259,12 +262,14 @@ class Session:
                      'test_accuracy': self.test_acc.mean(), 'epochs': self.trainer.examples / len(usable),
                      'train_loaded': d.train.count, 'test_loaded': d.test.count, 'trained': trained,
                      'work_ms': (time.perf_counter() - t0) * 1000, 'chart': chart, 'diverged': self.diverged,
+                     'rate': None if self.trainer.options.method == 'adadelta' else self.trainer.rate(),
                      'part': self.part if self.part < B else None}
         return {'stats': self.last, 'snapshot': snap}
 
-    def _tune_part(self, seconds_per_example, B):
-        """The next part's size from the last one's speed: about PART_MS of work, 1 to B examples."""
-        self.part = int(min(B, max(1, self.PART_MS / 1000 / max(seconds_per_example, 1e-6))))
+    def _part_size(self, B):
+        """Examples per part of a batch of B: about PART_MS of training, from the net's work."""
+        per_example = self.cost['work'] + self.ELEMENTWISE * self.cost['values']
+        return int(min(B, max(1, self.RATE * self.PART_MS / 1000 / per_example)))
 
     def _diverged(self, found):
         """Say in numbers what went wrong, and mark it on the charts."""
@@ -322,7 +327,7 @@ class Session:
     def _rows(self):
         """Images per forward pass for scoring: EVAL_BATCH, or fewer for a net so slow that a
         validation and a test pass would take longer than PART_MS."""
-        fwd_s = self.last['fwd_ms'] / 1000 if self.last else self.cost['work'] / (3 * self.RATE)
+        fwd_s = self.cost['work'] / (3 * self.RATE)   # from the net, not a timing: runs repeat exactly
         return int(min(self.EVAL_BATCH, max(1, self.PART_MS / 2000 / max(fwd_s, 1e-9))))
 
     def _centre(self, images):

@@ -6,6 +6,7 @@
 export const PANELS = ['controls', 'stats', 'charts', 'network', 'lessons', 'predictions', 'evaluation', 'custom', 'files'];
 export const ROWS = ['activations', 'gradients', 'weights', 'weight-gradients'];
 export const METHODS = ['sgd', 'momentum', 'nesterov', 'adagrad', 'adadelta', 'adam', 'windowgrad'];
+export const SCHEDULES = ['constant', 'step', 'exponential', 'cosine'];
 const MAX_SPEC_CHARS = 20000;    // a long spec is a mistake or an attack; pycore's parameter cap applies too
 const MAX_TEXT = 200;            // any other value
 
@@ -87,6 +88,12 @@ export const KEYS = {
   batch_size: { parse: number({ min: 1, max: 1000, integer: true }), default: null, run: true, doc: '1 to 1000' },
   l1_decay: { parse: number({ min: 0 }), default: null, run: true, doc: 'a number' },
   l2_decay: { parse: number({ min: 0 }), default: null, run: true, doc: 'a number' },
+  schedule: { parse: oneOf(SCHEDULES), default: null, run: true, doc: 'the learning-rate schedule' },
+  step_size: { parse: number({ min: 1, integer: true }), default: null, run: true, doc: 'a whole number of updates' },
+  gamma: { parse: number({ min: 0, max: 1 }), default: null, run: true, doc: 'a number in (0, 1]' },
+  total_steps: { parse: number({ min: 1, integer: true }), default: null, run: true, doc: 'a whole number of updates' },
+  min_rate: { parse: number({ min: 0 }), default: null, run: true, doc: 'a number' },
+  warmup_steps: { parse: number({ min: 0, integer: true }), default: null, run: true, doc: 'a whole number of updates' },
   start: { parse: oneOf(['scratch', 'pretrained']), default: 'scratch', run: true, doc: 'scratch or pretrained' },
   embed: { parse: flag, format: (v) => (v ? '1' : '0'), default: false, doc: '1 for embed mode' },
   panels: { parse: listOf(PANELS), format: listText, default: null, doc: 'which panels' },

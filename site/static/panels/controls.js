@@ -7,15 +7,19 @@ export function mount(root, ctx) {
   const dataset = root.querySelector('[data-control="dataset"]');
   let options = {};
 
+  const rateNow = root.querySelector('[data-role="rate-now"]');
   function showOptions(o) {
     options = o;
     for (const input of form.elements) if (input.name in o) input.value = o[input.name];
+    // a schedule's own settings show with it (data-for lists the schedules that use them)
+    for (const label of form.querySelectorAll('[data-for]')) label.hidden = !label.dataset.for.split(' ').includes(o.schedule);
   }
 
   form.addEventListener('change', async (e) => {
     const input = e.target;
-    const value = input.name === 'method' ? input.value : Number(input.value);
-    if (input.value === '' || (input.name !== 'method' && !Number.isFinite(value))) {
+    const text = input.name === 'method' || input.name === 'schedule';
+    const value = text ? input.value : Number(input.value);
+    if (input.value === '' || (!text && !Number.isFinite(value))) {
       message(note, `${input.name.replace('_', ' ')} must be a number`);
       showOptions(options);
       return;
@@ -36,6 +40,7 @@ export function mount(root, ctx) {
   });
 
   return {
+    onStats(s) { rateNow.textContent = s.rate == null ? 'set by adadelta itself' : Number(s.rate.toPrecision(4)).toString(); },   // None arrives as undefined
     onNet(net, charts, datasets) {
       showOptions(net.options);
       if (datasets) {
