@@ -215,6 +215,8 @@ def test_a_learning_rate_schedule_is_live_and_its_rate_shown(w):
     set_value(w, 'step_size', '1')                                   # the rate times 0.4 every update
     wait_until(lambda: 'step size set to 1' in text(w, '#trainer-message'), 10, 'step size')
     wait_until(lambda: float(text(w, '[data-role="rate-now"]')) < 1e-6, 20, 'the rate to decay')
+    wait_until(lambda: w.page.get_attribute('[data-chart="loss"]', 'data-right-axis') == 'learning rate (right)', 20,
+               'the rate on the loss chart')
     assert 'schedule=step' in w.page.url and 'step_size=1' in w.page.url
     control(w, 'schedule').select_option('constant')
     wait_until(lambda: 'schedule set to constant' in text(w, '#trainer-message'), 10, 'schedule back')

@@ -103,3 +103,12 @@ def test_a_saved_run_continues_on_its_schedule_bit_for_bit():
 def test_bad_schedule_options_are_refused(bad, message):
     with pytest.raises(PycoreError, match=message):
         TrainerOptions(**bad)
+
+
+def test_the_charts_record_the_rate_when_the_rule_has_one():
+    import history
+    h = history.History()
+    p = h.add(500, 500.0, 0.0, 500, (None, None, None), rate=0.02)   # loss sums over 500 examples
+    assert p['loss'][1] == {'loss': 1.0, 'total': 1.0, 'rate': 0.02}
+    p = h.add(1000, 1.0, 0.0, 500, (None, None, None))               # adadelta: no rate to draw
+    assert 'rate' not in p['loss'][1]

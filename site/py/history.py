@@ -15,9 +15,10 @@ class History:
         self.since = examples
         self.sums = list(sums)    # classification loss, total loss, examples since the last point
 
-    def add(self, examples, loss_sum, decay_sum, n, accuracies):
+    def add(self, examples, loss_sum, decay_sum, n, accuracies, rate=None):
         """A slice's losses (sums over its n examples) at trainer count `examples`, with the moving
-        (train, validation, test) accuracies as fractions or None. -> the new {'loss': point,
+        (train, validation, test) accuracies as fractions or None, and the learning rate now (None:
+        the update rule has none, as adadelta). -> the new {'loss': point,
         'accuracy': point} when one is due, else None; a point is [examples, {series: value}], with
         accuracies in percent."""
         c = self.sums
@@ -27,7 +28,10 @@ class History:
         if examples < self.since + self.EVERY:
             return None
         pct = [None if v is None else 100 * v for v in accuracies]
-        point = {'loss': [examples, {'loss': c[0] / c[2], 'total': c[1] / c[2]}],
+        losses = {'loss': c[0] / c[2], 'total': c[1] / c[2]}
+        if rate is not None:
+            losses['rate'] = rate
+        point = {'loss': [examples, losses],
                  'accuracy': [examples, dict(zip(('train', 'validation', 'test'), pct))]}
         for key, p in point.items():
             self.points[key].append(p)

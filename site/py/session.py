@@ -253,8 +253,9 @@ class Session:
                                'the latest training example') if self.focus is None and in_layers
                     else self.snapshot())
         self._score_held_out(trained)
+        rate = None if self.trainer.options.method == 'adadelta' else self.trainer.rate()
         chart = self.history.add(self.trainer.examples, loss, (s['l2_decay_loss'] + s['l1_decay_loss']) * trained, trained,
-                                 (self.train_acc.mean(), self.val_acc.mean(), self.test_acc.mean()))
+                                 (self.train_acc.mean(), self.val_acc.mean(), self.test_acc.mean()), rate)
         self.last = {'examples': self.trainer.examples, 'steps': self.trainer.steps,
                      'fwd_ms': fwd / trained, 'bwd_ms': bwd / trained, 'loss': loss / trained,
                      'l2_loss': s['l2_decay_loss'], 'l1_loss': s['l1_decay_loss'],
@@ -262,7 +263,7 @@ class Session:
                      'test_accuracy': self.test_acc.mean(), 'epochs': self.trainer.examples / len(usable),
                      'train_loaded': d.train.count, 'test_loaded': d.test.count, 'trained': trained,
                      'work_ms': (time.perf_counter() - t0) * 1000, 'chart': chart, 'diverged': self.diverged,
-                     'rate': None if self.trainer.options.method == 'adadelta' else self.trainer.rate(),
+                     'rate': rate,
                      'part': self.part if self.part < B else None}
         return {'stats': self.last, 'snapshot': snap}
 

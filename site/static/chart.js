@@ -3,9 +3,10 @@
 const MAX_POINTS = 600;       // past this, neighbouring points are merged (averaged) in pairs
 
 export class Chart {
-  /** series: [{key, label, color}]; yLabel: axis title; yRange: [lo, hi] fixed, or null to fit. */
-  constructor(canvas, { series, yLabel, yRange = null, format = (v) => v.toFixed(2) }) {
-    Object.assign(this, { canvas, series, yLabel, yRange, format });
+  /** series: [{key, label, color, right}] (right: drawn against a scale of its own on the right,
+   * from 0, with rightFormat); yLabel: axis title; yRange: [lo, hi] fixed, or null to fit. */
+  constructor(canvas, { series, yLabel, yRange = null, format = (v) => v.toFixed(2), rightFormat = (v) => v.toPrecision(2) }) {
+    Object.assign(this, { canvas, series, yLabel, yRange, format, rightFormat });
     this.points = [];         // [examples, {key: value}]
     this.marks = [];          // [examples, text]
     this.dirty = true;
@@ -40,12 +41,17 @@ export class Chart {
     canvas.dataset.marks = JSON.stringify(this.marks);
     const ctx = canvas.getContext('2d');
     const W = canvas.width, H = canvas.height;
-    const L = 50, R = 30, T = 26, B = 34;
+    // A right-hand series (the learning rate) shows only once it has a value.
+    let rhi = 0;
+    for (const [, v] of points) for (const s of series) if (s.right && Number.isFinite(v[s.key])) rhi = Math.max(rhi, v[s.key]);
+    const shown = series.filter((s) => !s.right || rhi > 0);
+    canvas.dataset.rightAxis = rhi > 0 ? shown.filter((s) => s.right).map((s) => s.label).join(', ') : '';
+    const L = 50, R = rhi > 0 ? 50 : 30, T = 26, B = 34;
     ctx.clearRect(0, 0, W, H);
     ctx.font = '11px system-ui, sans-serif';
     // Legend along the top.
     let lx = L;
-    for (const s of series) {
+    for (const s of shown) {
       ctx.fillStyle = s.color; ctx.fillRect(lx, 8, 14, 3);
       ctx.fillStyle = '#1d2228'; ctx.textAlign = 'left'; ctx.fillText(s.label, lx + 18, 13);
       lx += 26 + ctx.measureText(s.label).width;
@@ -60,7 +66,7 @@ export class Chart {
     const x0 = points[0][0], x1 = Math.max(points[points.length - 1][0], x0 + 1, ...this.marks.map(([x]) => x));
     let [ylo, yhi] = this.yRange || [0, 0];
     if (!this.yRange) {
-      for (const [, v] of points) for (const s of series) if (Number.isFinite(v[s.key])) yhi = Math.max(yhi, v[s.key]);
+      for (const [, v] of points) for (const s of series) if (!s.right && Number.isFinite(v[s.key])) yhi = Math.max(yhi, v[s.key]);
       yhi = Math.max(yhi * 1.05, 0.1);
     }
     const px = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
@@ -70,6 +76,7 @@ export class Chart {
       const y = ylo + ((yhi - ylo) * i) / 4;
       ctx.moveTo(L, py(y)); ctx.lineTo(W - R, py(y));
       ctx.textAlign = 'right'; ctx.fillText(this.format(y), L - 6, py(y) + 4);
+      if (rhi > 0) { ctx.textAlign = 'left'; ctx.fillText(this.rightFormat((rhi * 1.05 * i) / 4), W - R + 6, py(y) + 4); }
       const x = x0 + ((x1 - x0) * i) / 4;
       ctx.textAlign = 'center'; ctx.fillText(Math.round(x).toLocaleString('en-US'), px(x), H - B + 14);
     }
@@ -87,17 +94,21 @@ export class Chart {
     });
     ctx.restore();
     ctx.lineWidth = 1.5;
-    for (const s of series) {
+    for (const s of shown) {
+      // a right-hand series maps 0..rhi*1.05 onto the same height as the left scale
+      const to = s.right ? (y) => py(ylo + ((yhi - ylo) * y) / (rhi * 1.05)) : py;
       ctx.beginPath();
       ctx.strokeStyle = s.color;
+      ctx.setLineDash(s.right ? [6, 3] : []);
       let started = false;
       for (const [x, v] of points) {
         const y = v[s.key];
         if (!Number.isFinite(y)) { started = false; continue; }
-        if (started) ctx.lineTo(px(x), py(y)); else { ctx.moveTo(px(x), py(y)); started = true; }
+        if (started) ctx.lineTo(px(x), to(y)); else { ctx.moveTo(px(x), to(y)); started = true; }
       }
       ctx.stroke();
     }
+    ctx.setLineDash([]);
     ctx.lineWidth = 1;
   }
 }

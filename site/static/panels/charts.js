@@ -5,7 +5,8 @@ import { Chart } from '../chart.js';
 export function mount(root, ctx) {
   const loss = new Chart(root.querySelector('[data-chart="loss"]'), { yLabel: 'loss', series: [
     { key: 'loss', label: 'classification loss', color: '#1f6feb' },
-    { key: 'total', label: 'total (with weight decay)', color: '#bf8700' }] });
+    { key: 'total', label: 'total (with weight decay)', color: '#bf8700' },
+    { key: 'rate', label: 'learning rate (right)', color: '#8250df', right: true }] });
   const accuracy = new Chart(root.querySelector('[data-chart="accuracy"]'), { yLabel: 'accuracy %', yRange: [0, 100],
     format: (v) => v.toFixed(0), series: [{ key: 'train', label: 'training', color: '#1f6feb' },
       { key: 'validation', label: 'validation', color: '#2da44e' }, { key: 'test', label: 'test', color: '#cf222e' }] });
