@@ -208,6 +208,15 @@ def test_the_largest_accepted_network_pauses_within_a_second_and_states_its_memo
         w.page.click('#pause')
         w.wait_state('training', 10)
     assert max(latencies) < 1000, latencies
+    # a step while paused trains one whole batch, in as many parts as it takes
+    w.page.evaluate(PAUSE)
+    before = w.number('examples')
+    w.page.click('#controls [data-control="step"]')
+    wait_until(lambda: w.number('examples') == before + 20, 30, 'one batch of 20')
+    w.page.wait_for_timeout(3000)
+    assert w.number('examples') == before + 20 and w.state() == 'paused'
+    w.page.click('#pause')
+    w.wait_state('training', 10)
     # the batch size is part of the estimate, and one too large for the memory limit is refused
     w.page.fill('[data-control="batch_size"]', '100')
     w.page.dispatch_event('[data-control="batch_size"]', 'change')

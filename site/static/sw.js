@@ -33,16 +33,18 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET' || !request.url.startsWith(SCOPE)) return;
-  event.respondWith(fromNetworkElseCache(request));
+  event.respondWith(fromNetworkElseCache(event));
 });
 
-async function fromNetworkElseCache(request) {
+async function fromNetworkElseCache(event) {
+  const request = event.request;
   const cache = await caches.open(CACHE);
   try {
     const response = await fetch(request);
     const path = new URL(request.url).pathname.slice(new URL(SCOPE).pathname.length);
     if (response.ok && ON_USE.test(path) && !(await cache.match(request, { ignoreSearch: true }))) {
-      await cache.put(request, response.clone());
+      // kept while the page reads its own copy, which so arrives as it downloads
+      event.waitUntil(cache.put(request, response.clone()));
     }
     return response;
   } catch (err) {

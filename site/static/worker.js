@@ -246,6 +246,7 @@ function serveSnapshots(free = null, fresh = true) {
   }
 }
 
+// -> false (no training data yet), 'part' (a slow batch under way, no update yet) or true.
 function trainSlice(budget) {
   // The slice's own snapshot is of the latest training example: ask for it when a port wants that.
   const wantFree = focusKey === 'training' && [...ports.values()].some((p) => p.wantSnapshot && focusOf(p.focus) === 'training');
@@ -253,7 +254,7 @@ function trainSlice(budget) {
   if (r.error) throw new Error(r.error);
   const result = r.ok;
   if (result === undefined) return false;
-  if (!result.stats) { serveSnapshots(null, false); return true; }   // a slow batch, still in parts
+  if (!result.stats) { serveSnapshots(null, false); return 'part'; }   // a slow batch, still in parts
   post({ type: 'stats', stats: result.stats });
   if (result.stats.diverged && !diverged) {
     // The guard caught a blow-up: stop here, say what happened, and show it on the charts.
@@ -314,10 +315,10 @@ async function trainLoop() {
     }
     // Once there is data, say so before the slice: a slide that is shown says "training" at once.
     if (!paused && wanted && hadData) setState('training');
-    // A step while paused trains exactly one batch (a zero budget still does one).
+    // A step while paused trains exactly one batch (a zero budget still does one part of one).
     const trained = trainSlice(stepRequested ? 0 : SLICE_MS);
-    stepRequested = false;
-    hadData = trained;
+    if (trained !== 'part') stepRequested = false;
+    hadData = !!trained;
     if (!trained) { await waitForWake(); continue; }
     if (!paused && wanted) setState('training');
     autosave();
