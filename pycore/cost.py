@@ -18,10 +18,12 @@ RULES = {'sgd': (1, 1), 'momentum': (1, 1), 'nesterov': (1, 2), 'adagrad': (1, 2
 
 
 def estimate(spec, batch_size, method='sgd', momentum=0.9, itemsize=4):
-    """Memory and work of training `spec` (a layer list) with batches of
-    `batch_size`. -> {'parameters', 'gradients', 'optimizer', 'activations', 'scratch', 'total':
-    bytes; 'params': count; 'work': multiply-adds per example; 'values': the values all layers
-    output per example (the elementwise work); 'largest': the layer whose scratch counts}. Raises PycoreError for an invalid spec, as plan() does."""
+    """Memory and work of training `spec` (a layer list) with batches of `batch_size`.
+
+    -> {'parameters', 'gradients', 'optimizer', 'activations', 'scratch', 'total': bytes;
+    'params': count; 'work': multiply-adds per example; 'values': the values all layers output
+    per example (the elementwise work); 'largest': the layer whose scratch counts}.
+    Raises PycoreError for an invalid spec, as plan() does."""
     layers = specmod.plan(spec)
     N, s = batch_size, itemsize
     P = sum(d['params'] for d in layers)
