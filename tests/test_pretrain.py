@@ -59,7 +59,8 @@ def test_run_is_deterministic_cached_and_pruned(tmp_path, tiny_mnist):
     charts = doc["extra"]["session"]["history"]
     assert [x for x, _ in charts["loss"]] == [x for x, _ in charts["accuracy"]] == [500, 1000]
     for (_, loss), (_, acc) in zip(charts["loss"], charts["accuracy"]):
-        assert set(loss) == {"loss", "total"} and loss["total"] > loss["loss"] > 0
+        assert set(loss) == {"loss", "total", "rate"} and loss["total"] > loss["loss"] > 0
+        assert loss["rate"] == pretrain.TRAINER["learning_rate"]       # sgd's rate, constant, on the chart
         assert set(acc) == {"train", "validation", "test"}
         assert all(0 <= v <= 100 for v in acc.values())
     # The run carries on with the page's default trainer.
