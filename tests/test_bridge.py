@@ -1,6 +1,7 @@
 """The worker's Python side, on CPython: data chunks, training slices, statistics, snapshots,
 controls, evaluation, and saving/loading runs."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from pycore import PycoreError
 
 bridge = pytest.importorskip('bridge')   # site/py is put on sys.path by conftest.py
 import datasets  # noqa: E402
+from config import TRAINERS  # noqa: E402
 import session  # noqa: E402
 
 CLASSES = [str(i) for i in range(10)]
@@ -27,8 +29,13 @@ def chunk(n, seed=0):
     return labels.tobytes() + images.tobytes(), labels, images
 
 
+# The mechanics tested here were written for ConvNetJS's trainer (adadelta, batch 20); the page's
+# default trainer has its own tests below.
+CONVNETJS = TRAINERS['convnetjs']['options']
+
+
 def loaded_session(train=600, test=100, **kw):
-    s = bridge.Session(meta(train, test), **kw)
+    s = bridge.Session(meta(train, test), **{'trainer': CONVNETJS, **kw})
     s.add_chunk('mnist', 'train', chunk(train)[0], train)
     s.add_chunk('mnist', 'test', chunk(test, 2)[0], test)
     return s
@@ -295,7 +302,7 @@ def test_the_memory_estimate_is_described_and_a_too_large_net_is_refused():
 
 def test_a_slow_net_scores_held_out_and_test_images_in_small_passes():
     s = loaded_session()
-    s.cost = {**s.cost, 'work': 75_000_000}  # a net near the page's work limit
+    s.cost = {**s.cost, 'work': 70_000_000}  # a net near the page's work limit
     assert s._rows() == 2
     calls = []
     real = s.predict
@@ -307,3 +314,32 @@ def test_a_slow_net_scores_held_out_and_test_images_in_small_passes():
     while s.evaluation_step(0) is None:
         pass
     assert set(calls) == {4} and sum(calls) == 100
+
+
+def test_the_named_trainers_set_every_option_and_the_url_can_name_one():
+    from config import DEFAULT_TRAINER, OPTION_KEYS, TRAINERS, check_options, options_of
+    for t in TRAINERS.values():
+        assert set(t['options']) == set(OPTION_KEYS)
+        check_options(t['options'])
+    assert TRAINERS['convnetjs']['options']['method'] == 'adadelta' and TRAINERS['convnetjs']['options']['batch_size'] == 20
+    assert TRAINERS[DEFAULT_TRAINER]['options']['method'] != 'adadelta'
+    s, notes = bridge.Session.from_config(meta(), {})
+    assert not notes and {k: s.options[k] for k in OPTION_KEYS} == TRAINERS[DEFAULT_TRAINER]['options']
+    s, notes = bridge.Session.from_config(meta(), {'trainer': 'convnetjs', 'learning_rate': 0.5})
+    assert not notes and {k: s.options[k] for k in OPTION_KEYS} == {**TRAINERS['convnetjs']['options'], 'learning_rate': 0.5}
+    s, notes = bridge.Session.from_config(meta(), {'trainer': 'fastest'})
+    assert notes == [{'key': 'trainer', 'value': 'fastest', 'why': 'no such trainer; the trainers are fast, convnetjs'}]
+    assert {k: s.options[k] for k in OPTION_KEYS} == TRAINERS[DEFAULT_TRAINER]['options']
+    # After the pretrained run is loaded, the URL's trainer (and its keys over it) win.
+    assert options_of({'trainer': 'convnetjs', 'batch_size': 7, 'preset': 'mlp'}) == {
+        **TRAINERS['convnetjs']['options'], 'batch_size': 7}
+    assert options_of({'momentum': 0.5}) == {'momentum': 0.5}
+
+
+def test_the_default_trainer_is_the_fastest_in_benchmarks_md():
+    """BENCHMARKS.md's trainer table (bench/trainers.py, fastest to 98% first) has the page's default on top."""
+    from config import DEFAULT_TRAINER, TRAINERS, describe_trainer
+    text = (Path(__file__).resolve().parent.parent / 'BENCHMARKS.md').read_text()
+    rows = [line for line in text[text.index('## Trainers'):].splitlines() if line.startswith('| ') and '---' not in line]
+    first = rows[1].split(' | ')
+    assert first[1] == describe_trainer(TRAINERS[DEFAULT_TRAINER]['options']) + ' (the page default)', rows[:3]

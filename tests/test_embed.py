@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from config import DEFAULT_TRAINER, TRAINERS
 from pagekit import BOOT_S, Watched, start_server, wait_until
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
@@ -250,7 +251,8 @@ def test_keys_in_a_frame_and_the_deck_keys(open_page):
     time.sleep(0.5)
     before = strip_examples(chart)
     chart.press('body', 's')
-    wait_until(lambda: strip_examples(chart) == before + 20, 3, 's to train one batch of 20')
+    B = TRAINERS[DEFAULT_TRAINER]['options']['batch_size']
+    wait_until(lambda: strip_examples(chart) == before + B, 3, f's to train one batch of {B}')
     chart.press('body', ' ')
     wait_until(lambda: state_of(chart) == 'training', 3, 'space to resume')
     # Far enough that a reset run cannot catch up between two looks (it trains ~1,000 examples/s).

@@ -4,13 +4,17 @@ The tests run in file order on a shared page (booting Pyodide once); each checks
 error or uncaught exception has happened so far.
 """
 import json
+import re
 import struct
 import time
 import zlib
 
 import pytest
 
+from config import DEFAULT_TRAINER, TRAINERS
 from pagekit import BOOT_S, Watched, start_server, wait_until
+
+DEFAULT = TRAINERS[DEFAULT_TRAINER]['options']
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
 
@@ -69,11 +73,35 @@ def test_stats_panel_fills_in(w):
 
 
 def test_charts_draw_and_clear(w):
-    wait_until(lambda: canvas_ink(w, '#loss-chart') > 500 and canvas_ink(w, '#accuracy-chart') > 500, 30, 'charts')
+    wait_until(lambda: canvas_ink(w, '#loss-chart canvas') > 500 and canvas_ink(w, '#accuracy-chart canvas') > 500, 30, 'charts')
     control(w, 'clear-charts').click()
     time.sleep(0.2)
-    cleared = canvas_ink(w, '#loss-chart')
-    wait_until(lambda: canvas_ink(w, '#loss-chart') > cleared, 30, 'the loss chart to grow again')
+    cleared = canvas_ink(w, '#loss-chart canvas')
+    wait_until(lambda: canvas_ink(w, '#loss-chart canvas') > cleared, 30, 'the loss chart to grow again')
+
+
+def legend_values(w, chart):
+    """The hover readout under a chart: series label -> the value shown."""
+    return w.page.evaluate('''(sel) => Object.fromEntries([...document.querySelectorAll(`${sel} .u-legend .u-series`)]
+        .map((row) => [row.querySelector('.u-label').textContent, row.querySelector('.u-value').textContent]))''', chart)
+
+
+def test_charts_read_out_values_on_hover_and_the_loss_goes_log(w):
+    wait_until(lambda: int(w.page.get_attribute('#loss-chart', 'data-points') or 0) >= 3, 30, 'a few chart points')
+    box = w.page.locator('#loss-chart canvas').bounding_box()
+    w.page.mouse.move(box['x'] + box['width'] * 0.6, box['y'] + box['height'] * 0.5)
+    shown = wait_until(lambda: (v := legend_values(w, '#loss-chart')) and v['classification loss'] not in ('', '—') and v, 5,
+                       'the readout')
+    assert float(shown['classification loss']) > 0 and float(shown['examples'].replace(',', '')) > 0
+    w.page.mouse.move(0, 0)
+    assert w.page.get_attribute('#loss-chart', 'data-scale') == 'linear'
+    control(w, 'log-loss').check()
+    wait_until(lambda: w.page.get_attribute('#loss-chart', 'data-scale') == 'log', 5, 'the log scale')
+    assert 'logloss=1' in w.page.url
+    wait_until(lambda: canvas_ink(w, '#loss-chart canvas') > 500, 10, 'the log chart drawn')
+    control(w, 'log-loss').uncheck()
+    wait_until(lambda: w.page.get_attribute('#loss-chart', 'data-scale') == 'linear', 5, 'back to linear')
+    assert 'logloss' not in w.page.url
 
 
 def test_network_view_shows_every_layer(w):
@@ -115,6 +143,22 @@ def test_prediction_cards(w):
     card = w.page.locator('#cards .card').first
     assert card.locator('.bar').count() == 3
     assert canvas_ink(w, '#cards .card canvas') >= 0
+
+
+def test_the_whole_test_set_is_scored_soon_and_the_panel_says_when_next(w):
+    # No click: the first score comes a few seconds after the test images have all arrived (it
+    # used to wait a minute), then the note counts down to the next one.
+    wait_until(lambda: '10,000 test images' in (text(w, '#confusion caption') or ''), 60, 'the first evaluation')
+    assert w.page.evaluate('performance.now()') / 1000 < 55, 'scored before a minute of training'
+    wait_until(lambda: re.search(r'Recomputed every minute of training; next in (\d+) s\.', text(w, '#evaluation-note')),
+               10, 'the countdown')
+    left = int(re.search(r'next in (\d+) s', text(w, '#evaluation-note'))[1])
+    assert 1 <= left <= 60
+    control(w, 'pause').click()
+    w.wait_state('paused', 5)
+    wait_until(lambda: re.search(r'next after \d+ s more of training', text(w, '#evaluation-note')), 5, 'the paused note')
+    control(w, 'pause').click()
+    w.wait_state('training', 5)
 
 
 def test_confusion_matrix_cells_and_mistakes(w):
@@ -183,25 +227,40 @@ def test_drawing_pad_and_upload(w, tmp_path):
 
 
 def test_trainer_settings_apply_live(w):
-    # The rate first: adam at the 0.01 sgd had blows the loss up, and the divergence guard would pause.
+    assert control(w, 'trainer').input_value() == DEFAULT_TRAINER
+    assert TRAINERS[DEFAULT_TRAINER]['title'] in text(w, 'footer')
+    # The rate first: adam at sgd's rate blows the loss up, and the divergence guard would pause.
     set_value(w, 'learning_rate', '0.001')
     wait_until(lambda: 'learning rate set to 0.001' in text(w, '#trainer-message'), 10, 'learning rate change')
+    assert control(w, 'trainer').input_value() == 'custom'
     control(w, 'method').select_option('adam')
     wait_until(lambda: 'method set to adam' in text(w, '#trainer-message'), 10, 'method change')
     set_value(w, 'batch_size', '0')
     wait_until(lambda: 'batch_size must be a whole number of at least 1' in text(w, '#trainer-message'), 10, 'refusal')
-    assert control(w, 'batch_size').input_value() == '20'
+    assert control(w, 'batch_size').input_value() == str(DEFAULT['batch_size'])
     for name, value in (('momentum', '0.8'), ('l1_decay', '0.0001'), ('l2_decay', '0.002')):
         set_value(w, name, value)
         wait_until(lambda: f'set to {value}' in text(w, '#trainer-message'), 10, name)
-    control(w, 'method').select_option('adadelta')
-    wait_until(lambda: 'method set to adadelta' in text(w, '#trainer-message'), 10, 'method back')
+    assert 'method=adam' in w.page.url
+    choose_trainer(w, DEFAULT_TRAINER)
+    assert 'method=' not in w.page.url and 'trainer=' not in w.page.url     # the default needs no keys
     before = w.number('examples')
     wait_until(lambda: w.number('examples') > before, 10, 'training to go on')
 
 
+def choose_trainer(w, name):
+    """Pick a named trainer from the menu; every control then shows its options."""
+    control(w, 'trainer').select_option(name)
+    wait_until(lambda: TRAINERS[name]['title'] in text(w, '#trainer-message'), 10, f'the {name} trainer')
+    for key, value in TRAINERS[name]['options'].items():
+        assert control(w, key).input_value() in (str(value), f'{value:g}' if isinstance(value, float) else str(value)), key
+    assert control(w, 'trainer').input_value() == name
+
+
 def test_a_learning_rate_schedule_is_live_and_its_rate_shown(w):
-    assert text(w, '[data-role="rate-now"]') == 'set by adadelta itself'
+    choose_trainer(w, 'convnetjs')
+    assert 'trainer=convnetjs' in w.page.url and 'method=' not in w.page.url
+    wait_until(lambda: text(w, '[data-role="rate-now"]') == 'set by adadelta itself', 10, 'no rate for adadelta')
     control(w, 'method').select_option('sgd')
     wait_until(lambda: 'method set to sgd' in text(w, '#trainer-message'), 10, 'method change')
     assert not w.page.is_visible('[data-control="step_size"]')      # a schedule's settings show with it
@@ -217,13 +276,13 @@ def test_a_learning_rate_schedule_is_live_and_its_rate_shown(w):
     wait_until(lambda: float(text(w, '[data-role="rate-now"]')) < 1e-6, 20, 'the rate to decay')
     wait_until(lambda: w.page.get_attribute('[data-chart="loss"]', 'data-right-axis') == 'learning rate (right)', 20,
                'the rate on the loss chart')
-    assert 'schedule=step' in w.page.url and 'step_size=1' in w.page.url
+    assert 'schedule=step' in w.page.url and 'step_size=1' in w.page.url and 'trainer=convnetjs' in w.page.url
     control(w, 'schedule').select_option('constant')
     wait_until(lambda: 'schedule set to constant' in text(w, '#trainer-message'), 10, 'schedule back')
     wait_until(lambda: float(text(w, '[data-role="rate-now"]')) == float(control(w, 'learning_rate').input_value()),
                10, 'the constant rate')
-    control(w, 'method').select_option('adadelta')
-    wait_until(lambda: 'method set to adadelta' in text(w, '#trainer-message'), 10, 'method back')
+    choose_trainer(w, DEFAULT_TRAINER)
+    assert 'trainer=' not in w.page.url and 'schedule=' not in w.page.url
 
 
 def test_pause_step_resume(w):
@@ -232,9 +291,10 @@ def test_pause_step_resume(w):
     time.sleep(0.5)
     frozen = w.number('examples')
     control(w, 'step').click()
-    wait_until(lambda: w.number('examples') == frozen + 20, 10, 'one batch of 20')
+    B = DEFAULT['batch_size']
+    wait_until(lambda: w.number('examples') == frozen + B, 10, f'one batch of {B}')
     time.sleep(1)
-    assert w.number('examples') == frozen + 20
+    assert w.number('examples') == frozen + B
     control(w, 'pause').click()
     w.wait_state('training', 5)
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import pycore
+import config
 import presets
 import session
 from buildkit import pretrain
@@ -67,8 +68,8 @@ def test_run_is_deterministic_cached_and_pruned(tmp_path, tiny_mnist):
     meta = {"mnist": {"title": "MNIST", "classes": DATASETS["mnist"]["classes"], "train_count": 240, "test_count": 60}}
     loaded = session.Session(meta).load(run_a.read_text())
     assert loaded["examples"] == 1000
-    assert loaded["options"] == pycore.Trainer(pycore.Net.from_spec(pycore.CONVNETJS_MNIST),
-                                               **pycore.CONVNETJS_TRAINER).options.__dict__
+    page = config.TRAINERS[config.DEFAULT_TRAINER]["options"]
+    assert pretrain.page_trainer()["options"] == page and {k: loaded["options"][k] for k in page} == page
 
 
 def test_cache_key_covers_every_input(tmp_path, tiny_mnist, monkeypatch):
@@ -112,7 +113,7 @@ def test_built_site_ships_a_pretrained_run_above_98_percent(site):
         s.add_chunk("mnist", "test", gzip.decompress((site / c["file"]).read_bytes()), c["count"])
     text = (site / entry["file"]).read_text()
     loaded = s.load(text)
-    assert loaded["examples"] == entry["examples"] and loaded["options"]["method"] == "adadelta"
+    assert loaded["examples"] == entry["examples"] and loaded["options"]["method"] == config.TRAINERS[config.DEFAULT_TRAINER]["options"]["method"]
     assert json.loads(loaded["spec"]) == pycore.Net.from_spec(pycore.CONVNETJS_MNIST).spec
     charts = json.loads(text, parse_constant=no_nan)["extra"]["session"]["history"]
     assert [x for x, _ in charts["loss"]] == list(range(500, entry["examples"] + 1, 500))

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import pycore
+from config import TRAINERS
 from presets import PRESETS
 from race import RACERS, Race, with_activation, with_shuffle
 from session import Session
@@ -11,8 +12,9 @@ META = {'mnist': {'title': 'MNIST', 'classes': [str(k) for k in range(10)], 'tra
 
 
 def session_with_data(spec=None):
+    """A session with ConvNetJS's trainer (batches of 20, which the counts below assume)."""
     rng = np.random.default_rng(0)
-    s = Session(META, spec=spec)
+    s = Session(META, spec=spec, trainer=TRAINERS['convnetjs']['options'])
     for kind, n in (('train', 400), ('test', 100)):
         labels = rng.integers(0, 10, n).astype(np.uint8)
         s.add_chunk('mnist', kind, labels.tobytes() + rng.integers(0, 256, (n, 28, 28)).astype(np.uint8).tobytes(), n)

@@ -110,7 +110,7 @@ def test_two_tabs_keep_their_own_runs_and_a_duplicate_gets_a_copy(opened):
 
 
 def test_divergence_pauses_explains_and_rolls_back(opened):
-    w = opened('?method=sgd&learning_rate=0.01&momentum=0.9')
+    w = opened('?trainer=convnetjs&method=sgd&learning_rate=0.01&momentum=0.9')     # batches of 20, a constant rate
     wait_until(lambda: (w.number('examples') or 0) > 5600, 90, 'a first checkpoint (5,000 examples)')
     w.page.fill('[data-control="learning_rate"]', '50')
     w.page.dispatch_event('[data-control="learning_rate"]', 'change')
@@ -196,7 +196,7 @@ PAUSE = """() => new Promise((done) => {      // ms from the click until the run
 
 def test_the_largest_accepted_network_pauses_within_a_second_and_states_its_memory(opened):
     from urllib.parse import quote
-    w = opened('?spec=' + quote(json.dumps(HEAVIEST)))
+    w = opened('?trainer=convnetjs&spec=' + quote(json.dumps(HEAVIEST)))      # batches of 20
     memory = w.page.text_content('[data-role="memory"]')
     assert re.fullmatch(r'training needs about 1\d\d\.\d MB per batch of 20', memory), memory
     assert 'activations' in w.page.get_attribute('[data-role="memory"]', 'title')

@@ -71,6 +71,21 @@ def test_the_update_rule_gets_the_scheduled_rate():
         seen.append(float(np.median((w - net.layers[-2].params['w'])[nz] / g[nz])))
         assert seen[-1] == pytest.approx(rate_now, rel=1e-3)
     assert seen[0] > seen[2] > seen[4]
+    assert tr.options.learning_rate == 0.1          # each update's rate is its own: the options stay as set
+
+
+def test_adadelta_has_no_rate_to_schedule():
+    net = pycore.Net.from_spec(pycore.CONVNETJS_MNIST)
+    x = np.random.default_rng(0).random((4, 1, 24, 24)).astype(np.float32)
+    plain, scheduled = (pycore.Trainer(pycore.Net.from_spec(pycore.CONVNETJS_MNIST, seed=3), method='adadelta',
+                                       batch_size=4, **extra) for extra in ({}, {'schedule': 'exponential', 'gamma': 0.1}))
+    assert plain.rate() is None and scheduled.rate() is None
+    for t in (plain, scheduled):
+        t.train_batch(x, np.arange(4))
+    for la, lb in zip(plain.net.layers, scheduled.net.layers):   # a schedule changes nothing adadelta does
+        for k in la.params:
+            np.testing.assert_array_equal(la.params[k], lb.params[k])
+    assert pycore.Trainer(net, method='sgd').rate() == 0.01
 
 
 def test_a_saved_run_continues_on_its_schedule_bit_for_bit():

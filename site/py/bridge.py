@@ -2,10 +2,13 @@
 values (objects, numbers, typed arrays) and bad user input into messages."""
 import pycore
 from pycore import PycoreError
-from presets import PRESETS  # noqa: F401  (the worker hands them to the page)
+from config import DEFAULT_TRAINER, TRAINERS
+from presets import PRESETS  # noqa: F401  (the worker hands them to the page, with TRAINER_MENU)
 import probes
 from race import Race
 from session import Session
+
+TRAINER_MENU = {'trainers': TRAINERS, 'default': DEFAULT_TRAINER}
 
 
 def export(value):

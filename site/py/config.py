@@ -13,6 +13,48 @@ MAX_PARAMS = 250_000          # parameters: saving the run (weights and the upda
                               # the worker for ~1.5 us per parameter in Pyodide, 0.4 s at this limit
 
 
+
+def complete_options(**options):
+    """Every option of OPTION_KEYS: `options` over pycore's defaults, so that choosing a named
+    trainer sets all of them (a schedule left over from another trainer would be wrong)."""
+    defaults = pycore.TrainerOptions()
+    return {k: options.get(k, getattr(defaults, k)) for k in OPTION_KEYS}
+
+
+# The page's named trainers (the URL's `trainer`, the controls' "Trainer" menu). The default is the
+# fastest to 98% on the whole test set in wall-clock time on the page, measured with
+# `python3 bench/trainers.py` (BENCHMARKS.md has the table); ConvNetJS's own stays one click away.
+def describe_trainer(o):
+    """Trainer options in a few words, e.g. 'adadelta, batch 20, L2 0.001'."""
+    text = o['method']
+    if o['method'] != 'adadelta':
+        rate = f'{o["learning_rate"]:g}'
+        if o['schedule'] == 'cosine':
+            rate += f' cosine-decayed to {o["min_rate"]:g} over {o["total_steps"]:,} updates'
+        elif o['schedule'] != 'constant':
+            rate += f' ({o["schedule"]} schedule, gamma {o["gamma"]:g})'
+        text += f', rate {rate}'
+    if o['method'] in ('sgd', 'momentum', 'nesterov') and o['momentum']:
+        text += f', momentum {o["momentum"]:g}'
+    text += f', batch {o["batch_size"]}'
+    if o['l2_decay']:
+        text += f', L2 {o["l2_decay"]:g}'
+    return text
+
+
+def _named(label, **options):
+    options = complete_options(**options)
+    return {'title': f'{label} ({describe_trainer(options)})', 'options': options}
+
+
+TRAINERS = {
+    'fast': _named('Fast', method='nesterov', learning_rate=0.05, momentum=0.9, batch_size=64, l2_decay=0.001,
+                   schedule='cosine', total_steps=1000, min_rate=0.005),
+    'convnetjs': _named("ConvNetJS's trainer", **pycore.CONVNETJS_TRAINER),
+}
+DEFAULT_TRAINER = 'fast'
+
+
 def check_cost(spec, options):
     """The estimate of pycore.cost for training `spec` with trainer `options`, plus 'text' (one
     line for people); PycoreError with the estimate if it is above the page's limits."""
@@ -62,7 +104,9 @@ def settings(datasets, config):
     seed = config.get('seed', 0)
     if isinstance(seed, bool) or not isinstance(seed, (int, float)) or not 0 <= seed < 2**32 or seed != int(seed):
         reject('seed', f'the seed must be a whole number from 0 to {2**32 - 1:,}')
-    options = dict(pycore.CONVNETJS_TRAINER)
+    if 'trainer' in config and not (isinstance(config['trainer'], str) and config['trainer'] in TRAINERS):
+        reject('trainer', f'no such trainer; the trainers are {", ".join(TRAINERS)}')
+    options = dict(TRAINERS[config.get('trainer', DEFAULT_TRAINER)]['options'])
     for key in OPTION_KEYS:
         if key in config:
             try:
@@ -80,7 +124,10 @@ def settings(datasets, config):
 
 
 def options_of(config):
-    """The trainer options the URL sets: {key: value} for the keys of OPTION_KEYS it has."""
+    """The trainer options the URL sets: its named trainer's (if it names one), then {key: value}
+    for the keys of OPTION_KEYS it has."""
     if hasattr(config, 'to_py'):
         config = config.to_py()
-    return {k: v for k, v in dict(config or {}).items() if k in OPTION_KEYS and v is not None}
+    config = dict(config or {})
+    named = TRAINERS.get(config.get('trainer'), {}).get('options', {})
+    return {**named, **{k: v for k, v in config.items() if k in OPTION_KEYS and v is not None}}

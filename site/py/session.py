@@ -6,13 +6,13 @@ import time
 import numpy as np
 
 import pycore
-from config import check_cost, check_options, options_of, settings
+from config import DEFAULT_TRAINER, TRAINERS, check_cost, check_options, options_of, settings
 from datasets import IMAGE, Dataset, Window
+from evaluation import Evaluation
 from history import History
 from pycore import PycoreError
 from pycore.data import crop, prepare_digit, random_crops, to_float
 from pycore.guard import Guard
-from pycore.metrics import confident_mistakes, confusion_matrix, per_class_accuracy
 
 
 
@@ -39,24 +39,25 @@ class Session:
         self.seed = seed
         self.data = {dataset: Dataset(dataset, datasets[dataset], seed)}
         self.ds = self.data[dataset]
-        self.options = dict(trainer or pycore.CONVNETJS_TRAINER)
+        self.options = dict(trainer or TRAINERS[DEFAULT_TRAINER]['options'])
         self.focus = None
         self.last_example = None  # (x (C, H, W) float32, label) of the latest training batch
         self.last_eval = None
-        self._start(self._build(spec or pycore.CONVNETJS_MNIST, seed))
+        self._start(*self._build(spec or pycore.CONVNETJS_MNIST, seed))
 
     def _build(self, spec, seed):
-        """A net from a spec (a list or JSON text), refused before anything is allocated if its
-        memory or work is above the page's limits (config.check_cost)."""
+        """(a net from a spec (a list or JSON text), its cost), refused before anything is allocated
+        if its memory or work is above the page's limits (config.check_cost)."""
         if isinstance(spec, str):
             spec = pycore.spec.parse(spec)
-        check_cost(spec, self.options)
-        return pycore.Net.from_spec(spec, seed=seed)
+        cost = check_cost(spec, self.options)
+        return pycore.Net.from_spec(spec, seed=seed), cost
 
-    def _start(self, net, trainer=None):
-        """Make `net` the one being trained, with fresh statistics."""
+    def _start(self, net, cost=None, trainer=None):
+        """Make `net` the one being trained, with fresh statistics; cost: check_cost's for it with
+        the session's options (computed here when not given, as for a loaded run)."""
         self._check_fits(net)
-        self.cost = check_cost(net.spec, trainer.options.__dict__ if trainer else self.options)
+        self.cost = cost or check_cost(net.spec, trainer.options.__dict__ if trainer else self.options)
         self.net = net
         self.trainer = trainer or pycore.Trainer(net, **self.options)
         self.options = dict(self.trainer.options.__dict__)
@@ -187,12 +188,12 @@ class Session:
 
     def change_spec(self, text):
         """Train a new net from spec text (JSON); the current one keeps training if it is invalid."""
-        self._start(self._build(text, self.net.seed))
+        self._start(*self._build(text, self.net.seed))
         return self.describe()
 
     def reset(self):
         """Fresh weights (a new seed) for the same spec; statistics start over."""
-        self._start(self._build(self.net.spec, self.net.seed + 1))
+        self._start(*self._build(self.net.spec, self.net.seed + 1))
         return self.describe()
 
     def switch_dataset(self, name):
@@ -253,7 +254,7 @@ class Session:
                                'the latest training example') if self.focus is None and in_layers
                     else self.snapshot())
         self._score_held_out(trained)
-        rate = None if self.trainer.options.method == 'adadelta' else self.trainer.rate()
+        rate = self.trainer.rate()
         chart = self.history.add(self.trainer.examples, loss, (s['l2_decay_loss'] + s['l1_decay_loss']) * trained, trained,
                                  (self.train_acc.mean(), self.val_acc.mean(), self.test_acc.mean()), rate)
         self.last = {'examples': self.trainer.examples, 'steps': self.trainer.steps,
@@ -261,16 +262,22 @@ class Session:
                      'l2_loss': s['l2_decay_loss'], 'l1_loss': s['l1_decay_loss'],
                      'train_accuracy': self.train_acc.mean(), 'validation_accuracy': self.val_acc.mean(),
                      'test_accuracy': self.test_acc.mean(), 'epochs': self.trainer.examples / len(usable),
-                     'train_loaded': d.train.count, 'test_loaded': d.test.count, 'trained': trained,
+                     'train_loaded': d.train.count, 'test_loaded': d.test.count, 'test_count': len(d.test.labels),
+                     'trained': trained,
                      'work_ms': (time.perf_counter() - t0) * 1000, 'chart': chart, 'diverged': self.diverged,
                      'rate': rate,
                      'part': self.part if self.part < B else None}
         return {'stats': self.last, 'snapshot': snap}
 
+    def _fitting(self, ms, share=1.0):
+        """Examples whose pass fits in `ms`, from the net's estimated work (never from a timing, so
+        runs repeat exactly): a training pass (share 1) or a forward pass alone (share 1/3)."""
+        per_example_s = share * (self.cost['work'] + self.ELEMENTWISE * self.cost['values']) / self.RATE
+        return max(1, int(ms / 1000 / per_example_s))
+
     def _part_size(self, B):
-        """Examples per part of a batch of B: about PART_MS of training, from the net's work."""
-        per_example = self.cost['work'] + self.ELEMENTWISE * self.cost['values']
-        return int(min(B, max(1, self.RATE * self.PART_MS / 1000 / per_example)))
+        """Examples per part of a batch of B: about PART_MS of training."""
+        return min(B, self._fitting(self.PART_MS))
 
     def _diverged(self, found):
         """Say in numbers what went wrong, and mark it on the charts."""
@@ -328,8 +335,7 @@ class Session:
     def _rows(self):
         """Images per forward pass for scoring: EVAL_BATCH, or fewer for a net so slow that a
         validation and a test pass would take longer than PART_MS."""
-        fwd_s = self.cost['work'] / (3 * self.RATE)   # from the net, not a timing: runs repeat exactly
-        return int(min(self.EVAL_BATCH, max(1, self.PART_MS / 2000 / max(fwd_s, 1e-9))))
+        return min(self.EVAL_BATCH, self._fitting(self.PART_MS / 2, share=1 / 3))
 
     def _centre(self, images):
         """(N, 28, 28) uint8 -> (N, 1, crop, crop) float32: the centre crop the net is scored on."""
@@ -429,51 +435,27 @@ class Session:
 
     def start_evaluation(self):
         """Begin scoring every loaded test image; evaluation_step does the work in slices."""
-        self.evaluation = {'next': 0, 'count': self.ds.test.count, 'examples': self.trainer.examples,
-                           'probs': np.zeros((self.ds.test.count, len(self.ds.classes)), np.float32)}
+        self.evaluation = Evaluation(self.ds.test, self.ds.classes, self.trainer.examples)
 
     def evaluation_step(self, budget_ms, batch=40):
         """Continue the evaluation; returns None while it runs, then the result (once)."""
         e = self.evaluation
         if e is None:
             return None
-        t0 = time.perf_counter()
         rows = self._rows()
         if rows < self.EVAL_BATCH:                    # a slow net: passes of about PART_MS
             batch = min(batch, 2 * rows)
-        while e['next'] < e['count']:                 # at least one batch per call
-            s = slice(e['next'], min(e['next'] + batch, e['count']))
-            e['probs'][s] = self.predict(self.ds.test.images[s])
-            e['next'] = s.stop
-            if (time.perf_counter() - t0) * 1000 >= budget_ms:
-                break
-        if e['next'] < e['count']:
+        if not e.step(self.predict, budget_ms, batch):
             return None
         self.evaluation = None
-        labels = self.ds.test.labels[:e['count']]
-        pred = e['probs'].argmax(1)
-        K = len(self.ds.classes)
-        matrix = confusion_matrix(labels, pred, K)
-        self.last_eval = {'probs': e['probs'], 'pred': pred, 'labels': labels}
-        worst = confident_mistakes(e['probs'], labels, 24)
-        return {'matrix': matrix.tolist(), 'per_class': [None if np.isnan(a) else float(a)
-                                                          for a in per_class_accuracy(matrix)],
-                'accuracy': float((pred == labels).mean()) if len(labels) else None,
-                'count': int(e['count']), 'examples': e['examples'], 'classes': self.ds.classes,
-                'mistakes': self._image_list(worst)}
+        result, self.last_eval = e.result()
+        return result
 
     def cell(self, true, pred, limit=60):
         """Test images of true class `true` predicted as `pred` in the last evaluation."""
-        ev = self.last_eval
-        if ev is None:
+        if self.last_eval is None:
             raise PycoreError('no evaluation of the test set yet')
-        idx = np.flatnonzero((ev['labels'] == int(true)) & (ev['pred'] == int(pred)))
-        return {'true': int(true), 'pred': int(pred), 'total': int(len(idx)), 'images': self._image_list(idx[:limit])}
-
-    def _image_list(self, idx):
-        ev = self.last_eval
-        return [{'index': int(i), 'image': self.ds.test.images[i].ravel(), 'label': int(ev['labels'][i]),
-                 'pred': int(ev['pred'][i]), 'confidence': float(ev['probs'][i, ev['pred'][i]])} for i in idx]
+        return self.last_eval.cell(true, pred, limit)
 
     def save(self, page=None):
         """The whole run as JSON text; `page` is whatever the page wants back on load (its charts)."""
@@ -505,7 +487,7 @@ class Session:
         self.ds = self.data[name]
         self.options = dict(trainer.options.__dict__)
         try:
-            self._start(net, trainer)
+            self._start(net, trainer=trainer)
             self.rng.bit_generator.state = _rng_in(state['rng'])
             self.eval_rng.bit_generator.state = _rng_in(state['eval_rng'])
             self.pending_eval = int(state['pending_eval'])

@@ -162,10 +162,10 @@ function applyFocus(s) {
 }
 let datasetTest = Infinity;
 
-function onNet(net, chartData, datasets, presets) {
+function onNet(net, chartData, datasets, presets, trainers) {
   classes = net.classes;
   datasetTest = net.test_count;
-  for (const h of hooks) if (h.onNet) h.onNet(net, chartData, datasets, presets);
+  for (const h of hooks) if (h.onNet) h.onNet(net, chartData, datasets, presets, trainers);
 }
 
 run.on('progress', (msg) => {
@@ -178,7 +178,7 @@ run.on('progress', (msg) => {
 run.on('ready', (msg) => {
   lastNews = performance.now();
   for (const n of msg.notes || []) note(n.key, n.value, n.why);
-  onNet(msg.net, msg.charts, msg.datasets, msg.presets);
+  onNet(msg.net, msg.charts, msg.datasets, msg.presets, msg.trainers);
   if (msg.restored) {
     const when = new Date(msg.restored.savedAt).toLocaleTimeString();
     runNote(`continued the run saved at ${when} (${msg.restored.examples.toLocaleString('en-US')} examples)`);

@@ -82,7 +82,8 @@ export const KEYS = {
   spec: { parse: specText, default: null, run: true, doc: 'a JSON layer list, validated by pycore' },
   dataset: { parse: name, default: null, run: true, doc: 'mnist or fashion-mnist' },
   seed: { parse: number({ min: 0, max: 2 ** 32 - 1, integer: true }), default: null, run: true, doc: 'a whole number' },
-  method: { parse: oneOf(METHODS), default: null, run: true, doc: 'the trainer' },
+  trainer: { parse: name, default: null, run: true, doc: "a named trainer: fast (the default) or convnetjs; the keys below change it" },
+  method: { parse: oneOf(METHODS), default: null, run: true, doc: 'the update rule' },
   learning_rate: { parse: number({ min: 0 }), default: null, run: true, doc: 'a number' },
   momentum: { parse: number({ min: 0, max: 0.999 }), default: null, run: true, doc: 'a number below 1' },
   batch_size: { parse: number({ min: 1, max: 1000, integer: true }), default: null, run: true, doc: '1 to 1000' },
@@ -101,6 +102,7 @@ export const KEYS = {
   show: { parse: listOf(ROWS), format: listText, default: null, doc: 'which rows of each layer box' },
   focus: { parse: focusTarget, format: focusText, default: null, doc: 'training or test:N' },
   autoplay: { parse: flag, format: (v) => (v ? '1' : '0'), default: true, doc: '1 trains at once, 0 waits' },
+  logloss: { parse: flag, format: (v) => (v ? '1' : '0'), default: false, doc: '1 draws the loss on a log scale' },
   refresh: { parse: refreshRate, format: String, default: 'live', doc: 'live, seconds, or hold' },
   lesson: { parse: name, default: null, doc: 'the lesson to open' },
 };

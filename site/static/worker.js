@@ -183,7 +183,7 @@ function announce(notes = []) {
   const datasets = Object.fromEntries(Object.entries(manifest.datasets).map(([k, d]) => [k, d.title]));
   const net = call('describe').ok;
   summarise(net);
-  announced = { type: 'ready', net, charts: call('charts').ok, presets: bridge.export(bridge.PRESETS),
+  announced = { type: 'ready', net, charts: call('charts').ok, presets: bridge.export(bridge.PRESETS), trainers: bridge.export(bridge.TRAINER_MENU),
                 datasets, shared: SHARED, restored, pretrained: fromPretrained };
   post({ ...announced, notes });
 }

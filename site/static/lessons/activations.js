@@ -72,10 +72,10 @@ export function mount(root, ctx) {
   const status = el('span', { class: 'note', 'data-stat': 'race-status' });
   controls.append(examples.box, start, stop, status);
   const note = el('p', { class: 'message', 'data-message': 'lesson' });
-  const canvas = el('canvas', { width: 720, height: 300, class: 'lesson-chart', 'data-chart': 'race' });
+  const canvas = el('div', { class: 'lesson-chart chart', 'data-chart': 'race', role: 'img', 'aria-label': 'Loss of each copy against examples seen' });
   const results = el('div', { 'data-role': 'race-results' });
   root.append(controls, note, canvas, results);
-  const chart = new Chart(canvas, { yLabel: 'loss (mean over 200 examples)', series: FUNCTIONS.map(([key, label, , color]) => ({ key, label, color })) });
+  const chart = new Chart(canvas, { yLabel: 'loss (mean over 200 examples)', aspect: 300 / 720, series: FUNCTIONS.map(([key, label, , color]) => ({ key, label, color })) });
   chart.draw();
 
   start.addEventListener('click', async () => {

@@ -58,10 +58,10 @@ export function mount(root, ctx) {
   const status = el('span', { class: 'note', 'data-stat': 'flatten-race-status' });
   controls.append(examples.box, start, status);
   const note = el('p', { class: 'message', 'data-message': 'lesson' });
-  const canvas = el('canvas', { width: 720, height: 280, class: 'lesson-chart', 'data-chart': 'flatten-race' });
+  const canvas = el('div', { class: 'lesson-chart chart', 'data-chart': 'flatten-race', role: 'img', 'aria-label': 'Loss of each copy against examples seen' });
   const results = el('div', { 'data-role': 'flatten-results' });
   root.append(controls, note, canvas, el('p', { class: 'note' }, 'Where the green curve hides the blue one, the two copies compute the same.'), results);
-  const chart = new Chart(canvas, { yLabel: 'loss (mean over 200 examples)', series: RACERS.map(([key, label, color]) => ({ key, label, color })) });
+  const chart = new Chart(canvas, { yLabel: 'loss (mean over 200 examples)', aspect: 280 / 720, series: RACERS.map(([key, label, color]) => ({ key, label, color })) });
   chart.draw();
 
   let net = null, fc = -1, snap = null, picked = 0, asking = false;

@@ -16,6 +16,11 @@ export function mount(root, ctx) {
     accuracy.load(charts && charts.accuracy, charts && charts.marks);
   }
   root.querySelector('[data-control="clear-charts"]').addEventListener('click', () => ctx.request('clear_charts').catch(() => {}));
+  // A log scale keeps a divergence's spike from flattening the rest of the curve.
+  const logLoss = root.querySelector('[data-control="log-loss"]');
+  logLoss.checked = ctx.url.logloss;
+  loss.setLog(logLoss.checked);
+  logLoss.addEventListener('change', () => { loss.setLog(logLoss.checked); ctx.setUrl({ logloss: logLoss.checked }); });
   return {
     onNet(net, charts) { load(charts); },
     onCharts(charts) { load(charts); },

@@ -5,18 +5,37 @@ export function mount(root, ctx) {
   const form = root.querySelector('form');
   const note = root.querySelector('[data-message="options"]');
   const dataset = root.querySelector('[data-control="dataset"]');
-  let options = {};
+  let options = {}, trainers = {};
+  const trainer = root.querySelector('[data-control="trainer"]');
+  const CUSTOM = 'custom';
+  // The named trainer whose every option the run has, or 'custom'.
+  const named = (o) => Object.keys(trainers).find((k) => Object.entries(trainers[k].options).every(([key, v]) => o[key] === v)) || CUSTOM;
 
   const rateNow = root.querySelector('[data-role="rate-now"]');
   function showOptions(o) {
     options = o;
     for (const input of form.elements) if (input.name in o) input.value = o[input.name];
+    trainer.value = named(o);
     // a schedule's own settings show with it (data-for lists the schedules that use them)
     for (const label of form.querySelectorAll('[data-for]')) label.hidden = !label.dataset.for.split(' ').includes(o.schedule);
   }
 
+  // A named trainer sets every option; the URL then names it instead of listing them.
+  async function chooseTrainer(name) {
+    try {
+      showOptions(await ctx.request('options', { options: trainers[name].options }));
+      ctx.setUrl({ trainer: name === defaultTrainer ? null : name,
+                   ...Object.fromEntries(Object.keys(trainers[name].options).map((k) => [k, null])) });
+      message(note, `${trainers[name].title}; training goes on.`, false);
+    } catch (err) {
+      message(note, err.message);
+      showOptions(options);
+    }
+  }
+  let defaultTrainer = null;
   form.addEventListener('change', async (e) => {
     const input = e.target;
+    if (input === trainer) { if (input.value in trainers) chooseTrainer(input.value); return; }
     const text = input.name === 'method' || input.name === 'schedule';
     const value = text ? input.value : Number(input.value);
     if (input.value === '' || (!text && !Number.isFinite(value))) {
@@ -41,7 +60,12 @@ export function mount(root, ctx) {
 
   return {
     onStats(s) { rateNow.textContent = s.rate == null ? 'set by adadelta itself' : Number(s.rate.toPrecision(4)).toString(); },   // None arrives as undefined
-    onNet(net, charts, datasets) {
+    onNet(net, charts, datasets, presets, named) {
+      if (named) {
+        ({ trainers, default: defaultTrainer } = named);
+        trainer.replaceChildren(...Object.entries(trainers).map(([k, t]) => new Option(t.title, k)),
+          Object.assign(new Option('Custom (the settings below)', CUSTOM), { disabled: true }));
+      }
       showOptions(net.options);
       if (datasets) {
         dataset.replaceChildren(...Object.entries(datasets).map(([k, title]) => new Option(title, k)));

@@ -1,0 +1,56 @@
+"""bench/report.py and bench/trainers.py's summaries, on made-up results (the benchmark itself is a
+command, never a timed test)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import report  # noqa: E402
+import trainers  # noqa: E402
+
+
+def run(reached_98_s, last=0.985):
+    return {"reached": {"97": {"s": 10.0, "examples": 9000, "accuracy": 0.971},
+                        "98": reached_98_s and {"s": reached_98_s, "examples": 30000, "accuracy": 0.981}},
+            "points": [{"s": 5.0, "examples": 1000, "accuracy": 0.9}], "examples_per_s": 1500.0,
+            "last": {"s": 60.0, "examples": 80000, "accuracy": last}, "seconds": 60}
+
+
+def test_the_targets_read_memory_and_the_default_trainers_time_to_98():
+    r = {"ratios": {"page / ConvNetJS": 6.0, "pycore worker / ConvNetJS": 8.0, "Pyodide / native CPython": 0.7},
+         "memory": {"rss": 300e6, "pss": 280e6, "wasm_rss": 150e6, "js_heap_used": 20e6, "js_heap_total": 30e6,
+                    "examples": 40000},
+         "accuracy": {"default": run(28.5), "convnetjs": run(None, last=0.965)}}
+    t = {row["target"]: row for row in report.targets(r)}
+    assert t["renderer memory ≤250 MB (RSS, default page)"]["met"] is False
+    assert t["test accuracy ≥98% within 60 s of page load"] == {
+        "target": "test accuracy ≥98% within 60 s of page load", "value": 28.5, "unit": "s", "met": True}
+    rows = dict(report.table_rows(r))
+    assert rows["full test set ≥98% since navigation, default trainer"] == "28.5 s (30,000 examples: 98.10%)"
+    assert rows["full test set ≥98% since navigation, ConvNetJS's trainer"] == "not within 60 s (96.50% at 60.0 s)"
+    assert rows["renderer memory of the default page after 30 s of training"].startswith("300.00 MB RSS, 280.00 MB PSS")
+    r["accuracy"]["default"] = run(None)
+    assert {row["target"]: row for row in report.targets(r)}["test accuracy ≥98% within 60 s of page load"]["met"] is False
+
+
+def test_a_section_is_replaced_or_added_and_the_rest_kept():
+    text = "# Benchmarks\n\n## Figures\n\nrows\n\n## Trainers: x\n\nold table\n\n## How\n\nmethod\n"
+    assert report.section(text, "Trainers: x") == "## Trainers: x\n\nold table\n"
+    new = report.with_section(text, "Trainers: x", "## Trainers: x\n\nnew table\n")
+    assert new == text.replace("old table", "new table")
+    assert report.with_section("# B\n", "Trainers: x", "## Trainers: x\n\nt\n") == "# B\n\n## Trainers: x\n\nt\n"
+    assert report.section("# B\n", "Trainers: x") == ""
+
+
+def test_the_trainer_table_sorts_by_median_time_to_98_and_marks_the_default():
+    default = trainers.TRAINERS[trainers.DEFAULT_TRAINER]["options"]
+    results = {"command": "python3 bench/trainers.py", "date": "today", "repeats": 3, "seconds": 60,
+               "machine": {"cores": 2, "chromium": "1"},
+               "candidates": {"slow": {"options": trainers.CANDIDATES["adam-b20"], "runs": [run(50), run(None), run(40)]},
+                              "quick": {"options": default, "runs": [run(20), run(30), run(25)]}}}
+    for c in results["candidates"].values():
+        c["summary"] = trainers.summary(c["runs"])
+    assert results["candidates"]["slow"]["summary"]["98"] == {"runs_s": [50, None, 40], "median_s": None, "reached": 2}
+    assert results["candidates"]["quick"]["summary"]["98"]["median_s"] == 25
+    lines = [line for line in trainers.markdown(results).splitlines() if line.startswith("| ")]
+    assert lines[1].startswith("| quick | ") and "(the page default)" in lines[1] and "| 25.0 |" in lines[1]
+    assert lines[2].startswith("| slow | ") and "| 50.0, —, 40.0 |" in lines[2] and "default" not in lines[2]
