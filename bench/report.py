@@ -89,8 +89,8 @@ def memory_cell(m):
         return "—"
     if "error" in m:
         return f"error: {m['error']}"
-    return (f"{fmt(m['rss'], 'MB')} RSS, {fmt(m['pss'], 'MB')} PSS; of it the WebAssembly heap (Pyodide) "
-            f"{fmt(m['wasm_rss'], 'MB')}; main thread's JS heap {fmt(m['js_heap_used'], 'MB')} used of "
+    return (f"{fmt(m['rss'], 'MB')} RSS, {fmt(m['pss'], 'MB')} PSS ({fmt(m['pss_anon'], 'MB')} of it anonymous); "
+            f"main thread's JS heap {fmt(m['js_heap_used'], 'MB')} used of "
             f"{fmt(m['js_heap_total'], 'MB')} (after {m['examples']:,} examples)")
 
 

@@ -306,19 +306,10 @@ def renderer_pids():
 
 
 def process_memory(pid):
-    """RSS and PSS in bytes, and the resident part of the mappings of 1 GiB or more (V8 reserves
-    that much address space for each WebAssembly memory: Pyodide's heap)."""
+    """RSS, PSS and the anonymous (not file-backed) part of the PSS of a process, in bytes."""
     rollup = {k: int(v.split()[0]) * 1024 for k, v in
               (line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])}
-    wasm, big = 0, False
-    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
-        head = line.split(" ", 1)[0]
-        if "-" in head and ":" not in head:
-            lo, hi = (int(x, 16) for x in head.split("-"))
-            big = hi - lo >= 1 << 30
-        elif big and line.startswith("Rss:"):
-            wasm += int(line.split()[1]) * 1024
-    return {"rss": rollup["Rss"], "pss": rollup["Pss"], "wasm_rss": wasm}
+    return {"rss": rollup["Rss"], "pss": rollup["Pss"], "pss_anon": rollup.get("Pss_Anon", 0)}
 
 
 def measure_memory(browser, base, seconds):
@@ -340,7 +331,7 @@ def measure_memory(browser, base, seconds):
         procs = sorted((process_memory(pid) for pid in renderer_pids() - before), key=lambda m: -m["rss"])
         if not procs:
             raise RuntimeError("no new renderer process was found for the page")
-        examples = page_sample(page)[1]
+        examples = int(page.text_content('[data-stat="examples"]').replace(",", ""))
     return {**procs[0], "seconds": seconds, "examples": examples, "js_heap_used": metrics["JSHeapUsedSize"],
             "js_heap_total": metrics["JSHeapTotalSize"], "other_renderers": len(procs) - 1}, errors
 

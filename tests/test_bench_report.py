@@ -17,7 +17,7 @@ def run(reached_98_s, last=0.985):
 
 def test_the_targets_read_memory_and_the_default_trainers_time_to_98():
     r = {"ratios": {"page / ConvNetJS": 6.0, "pycore worker / ConvNetJS": 8.0, "Pyodide / native CPython": 0.7},
-         "memory": {"rss": 300e6, "pss": 280e6, "wasm_rss": 150e6, "js_heap_used": 20e6, "js_heap_total": 30e6,
+         "memory": {"rss": 300e6, "pss": 280e6, "pss_anon": 150e6, "js_heap_used": 20e6, "js_heap_total": 30e6,
                     "examples": 40000},
          "accuracy": {"default": run(28.5), "convnetjs": run(None, last=0.965)}}
     t = {row["target"]: row for row in report.targets(r)}
