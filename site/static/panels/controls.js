@@ -60,9 +60,9 @@ export function mount(root, ctx) {
 
   return {
     onStats(s) { rateNow.textContent = s.rate == null ? 'set by adadelta itself' : Number(s.rate.toPrecision(4)).toString(); },   // None arrives as undefined
-    onNet(net, charts, datasets, presets, named) {
-      if (named) {
-        ({ trainers, default: defaultTrainer } = named);
+    onNet(net, charts, datasets, presets, menu) {
+      if (menu) {
+        ({ trainers, default: defaultTrainer } = menu);
         trainer.replaceChildren(...Object.entries(trainers).map(([k, t]) => new Option(t.title, k)),
           Object.assign(new Option('Custom (the settings below)', CUSTOM), { disabled: true }));
       }
