@@ -22,7 +22,6 @@ from urllib.parse import urlencode
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]   # bench/run.py, not tests/run.py
-import numpy as np                                      # noqa: E402
 import pycore                                           # noqa: E402
 from pycore.data import predict_crops                   # noqa: E402  centre crop, as the page scores
 from browser import launch                              # noqa: E402
