@@ -59,9 +59,10 @@ class Watched:
         self.owns = context is None
         self.context = context or browser.new_context(viewport={'width': 1280, 'height': 800})
         self.page = self.context.new_page()
-        self.errors, self.foreign, self.requests = [], [], []
+        self.errors, self.warnings, self.foreign, self.requests = [], [], [], []
         host = urlsplit(base).netloc
         self.page.on('console', lambda m: m.type == 'error' and self.errors.append(m.text))
+        self.page.on('console', lambda m: m.type == 'warning' and self.warnings.append(m.text))
         self.page.on('pageerror', lambda e: self.errors.append(str(e)))
 
         def on_request(r):

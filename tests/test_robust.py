@@ -246,6 +246,27 @@ CACHED = """async () => {             // the offline copy: {cache name: entries}
   return out;
 }"""
 
+WORKERS = """async () => {            // the service workers of this page's scope, for a failure message
+  const r = await navigator.serviceWorker.getRegistration();
+  const url = (w) => w && `${w.scriptURL.split('?')[1]} ${w.state}`;
+  return r ? {installing: url(r.installing), waiting: url(r.waiting), active: url(r.active)} : null;
+}"""
+
+
+def test_the_service_worker_answers_without_creating_a_cache(opened):
+    # An older build's worker may still answer a request after a newer one deleted its cache: it
+    # must not make that cache again, empty, beside the new one.
+    w = opened()
+    wait_until(lambda: 'opens with no network' in w.page.text_content('footer'), 60, 'the offline copy')
+    left = w.page.evaluate("""async () => {
+      for (const name of await caches.keys()) await caches.delete(name);
+      const files = (await (await fetch('manifest.json')).json()).files.map((f) => f.path);
+      const paths = [files.find((p) => p.startsWith('data/mnist/')), files.find((p) => p.startsWith('data/fashion-mnist/'))];
+      for (const path of paths) if (path) await (await fetch(path)).arrayBuffer();   // the second one kept on use
+      return [navigator.serviceWorker.controller !== null, await caches.keys()];
+    }""")
+    assert left == [True, []], left
+
 
 def test_after_one_visit_the_page_opens_and_trains_with_the_server_stopped(browser, site, tmp_path):
     import shutil
@@ -272,7 +293,11 @@ def test_after_one_visit_the_page_opens_and_trains_with_the_server_stopped(brows
         w.page.reload()
         w.wait_state('training', BOOT_S)
         assert f'Build {rebuilt}' in w.page.text_content('footer')
-        wait_until(lambda: list(w.page.evaluate(CACHED)) == [f'live-cnn-build-{rebuilt}'], 90, 'the new cache alone')
+        try:
+            wait_until(lambda: list(w.page.evaluate(CACHED)) == [f'live-cnn-build-{rebuilt}'], 90, 'the new cache alone')
+        except AssertionError as e:
+            raise AssertionError(f'{e}: caches {w.page.evaluate(CACHED)}, workers {w.page.evaluate(WORKERS)}, '
+                                 f'warnings {w.warnings}') from None
     finally:
         server.shutdown()
         server.server_close()

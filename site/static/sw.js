@@ -36,25 +36,30 @@ self.addEventListener('fetch', (event) => {
   event.respondWith(fromNetworkElseCache(event));
 });
 
+// A fetch only reads and adds to this build's cache, never opens it: caches.open would create it
+// again after a newer build's worker, activated while this one still answers a request, deleted it.
 async function fromNetworkElseCache(event) {
   const request = event.request;
-  const cache = await caches.open(CACHE);
   try {
     const response = await fetch(request);
     const path = new URL(request.url).pathname.slice(new URL(SCOPE).pathname.length);
-    if (response.ok && ON_USE.test(path) && !(await cache.match(request, { ignoreSearch: true }))) {
+    if (response.ok && ON_USE.test(path) && !(await caches.match(request, { cacheName: CACHE, ignoreSearch: true }))) {
       // kept while the page reads its own copy, which so arrives as it downloads
-      event.waitUntil(cache.put(request, response.clone()));
+      event.waitUntil(keep(request, response.clone()));
     }
     return response;
   } catch (err) {
     // Offline. A page address may carry settings (index.html?preset=mlp) or name the folder only.
     const url = new URL(request.url);
     if (url.pathname.endsWith('/')) url.pathname += 'index.html';
-    const hit = await cache.match(url.href, { ignoreSearch: true });
+    const hit = await caches.match(url.href, { cacheName: CACHE, ignoreSearch: true });
     if (!hit) throw err;
     // A new response has no URL of its own, so the request's stays: a worker reads its settings
     // from its address's query (static/worker.js?v=...&pyodide=...), which the cached file lacks.
     return new Response(hit.body, { status: hit.status, statusText: hit.statusText, headers: hit.headers });
   }
+}
+
+async function keep(request, response) {
+  if (await caches.has(CACHE)) await (await caches.open(CACHE)).put(request, response);
 }
