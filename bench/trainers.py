@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent / "tests")]   # bench/run.py, not tests/run.py
 import pycore                                           # noqa: E402
-from pycore.data import predict_crops                   # noqa: E402  centre crop, as the page scores
+from pycore.bench import centre_accuracy                 # noqa: E402  centre crop, as the page scores
 from browser import launch                              # noqa: E402
 from report import with_section                         # noqa: E402
 from run import TRAINERS_HEADING as HEADING, BOOT_S, load_chunks, log, machine_facts, prepare_site, start_server, watch_errors  # noqa: E402
@@ -32,7 +32,6 @@ from config import DEFAULT_TRAINER, TRAINERS, complete_options as complete, desc
 
 CHECK_S = 2.5        # seconds between two saved copies of the run
 GOALS = (0.97, 0.98)
-CROP = 24
 L2 = 0.001           # every candidate keeps ConvNetJS's weight decay and momentum 0.9
 
 
@@ -85,8 +84,7 @@ def checkpoints(browser, base, options, seconds):
 def accuracy(text, images, labels):
     """The saved run's accuracy on the test images (centre crop) and its examples seen."""
     net, trainer, _ = pycore.from_json(text)
-    pred = predict_crops(net, images, CROP, count=1).argmax(1)
-    return float((pred == labels).mean()), trainer.examples
+    return centre_accuracy(net, images, labels), trainer.examples
 
 
 def score(saved, images, labels):

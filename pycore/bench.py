@@ -75,9 +75,14 @@ def train_run(train, test, epochs=3.0, seed=0, every=10000, log=print, crops=4, 
     return curve
 
 
+def centre_accuracy(net, images, labels):
+    """The fraction of images classified right from their centre crop, as the page scores."""
+    return float((predict_crops(net, images, CROP, count=1).argmax(1) == labels).mean())
+
+
 def evaluate(net, test, seen, n_train, elapsed, crops):
     images, labels = test
-    centre = (predict_crops(net, images, CROP, count=1).argmax(1) == labels).mean()
+    centre = centre_accuracy(net, images, labels)
     point = {'examples': seen, 'epochs': round(seen / n_train, 3), 'seconds': round(elapsed, 1),
              'test_accuracy_centre_crop': float(centre)}
     if crops > 1:
