@@ -323,9 +323,11 @@ def test_bad_spec_keeps_training_and_presets_change_the_net(w):
 
 
 def test_reset_weights_starts_over(w):
-    wait_until(lambda: (w.number('examples') or 0) > 400, 30, 'some training')
+    # Far enough that the fresh run takes seconds to count back past it: the default trainer
+    # passes 400 examples within a second of a reset, quicker than a poll can be sure to see.
+    before = wait_until(lambda: (w.number('examples') or 0) > 4000 and w.number('examples'), 30, 'some training')
     control(w, 'reset').click()
-    wait_until(lambda: (w.number('examples') or 1e9) < 400, 10, 'the counter to start over')
+    wait_until(lambda: (w.number('examples') or 1e9) < before, 10, 'the counter to start over')
 
 
 def test_save_and_load_a_run(w, tmp_path):
