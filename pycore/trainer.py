@@ -8,6 +8,7 @@ import numpy as np
 
 from .errors import PycoreError
 from .optim import RATELESS, RULES
+from .parallel import flat_grads, grad_arrays, piece_bounds, piece_rngs, using_rngs
 from .schedule import SCHEDULES, rate
 
 
@@ -145,57 +146,121 @@ class Batch:
     The parts' mean gradients, weighted by their sizes, are summed into the batch's mean gradient:
     the same update as one pass over the batch, up to float rounding. With one part it is exactly
     that pass. Weight decay and the update rule run once, after the last part.
+
+    Data-parallel (parallel.py): with `pieces` > 1 the batch is cut into that many contiguous
+    pieces (parallel.piece_bounds), each summed on its own and the sums added in piece order. The
+    pieces in `remote` are computed elsewhere (parallel.piece_sums, with this batch's `key`) and
+    handed in with add(); the others here, a part at a time. A piece gives the same numbers either
+    way, so the update does not depend on which pieces were remote.
     """
 
-    def __init__(self, trainer, x, y):
+    def __init__(self, trainer, x, y, pieces=1, remote=(), key=(0,)):
         if len(x) == 0 or len(y) != len(x):
             raise PycoreError(f'a batch needs as many targets as examples, got {len(x)} and {len(y)}')
         self.trainer, self.x, self.y = trainer, x, y
         self.n = len(x)
+        self.bounds = piece_bounds(self.n, pieces)
+        self.remote = set(remote)       # pieces computed elsewhere, until add() or take_back()
+        if not self.remote <= set(range(1, len(self.bounds))):
+            raise PycoreError(f'remote pieces must be among 1..{len(self.bounds) - 1}, got {sorted(self.remote)}')
+        self.key = [int(v) for v in key]
         self.done = 0                 # examples whose gradients are in
-        self.parts = 0                # parts trained
+        self.parts = 0                # parts trained here
+        self.local = 0                # examples trained here
         self.stats = None             # set by the last part
         self.predictions = np.zeros(self.n, dtype=np.int64) if np.ndim(y) == 1 else None
-        self._loss = self._fwd = self._bwd = 0.0
-        self._sum = None              # (layer index, name) -> sum of part size * part mean gradient
+        P = len(self.bounds)
+        self._next = [lo for lo, _ in self.bounds]    # each piece's next example to train here
+        self._sums = [None] * P       # each piece's sum of part size * part mean gradient (flat)
+        self._losses = [0.0] * P
+        self._rngs = {}               # piece -> its dropout generators (pieces > 1 only)
+        self._fwd = self._bwd = 0.0
+
+    def _local_piece(self):
+        """The first piece with examples left to train here, or None."""
+        for k, (_, hi) in enumerate(self.bounds):
+            if k not in self.remote and self._next[k] < hi:
+                return k
+        return None
+
+    @property
+    def waiting(self):
+        """Everything here is trained, and some remote piece has not been added yet."""
+        return self.stats is None and self._local_piece() is None
 
     def advance(self, part=None):
-        """Forward and backward over the next `part` examples (default: all that are left); after
-        the last part, the update. The part size may change from call to call.
-        -> True once the update is done."""
+        """Forward and backward over the next `part` examples (default: the rest of the piece);
+        after the last part, the update (once the remote pieces are in). The part size may change
+        from call to call. -> True once the update is done."""
         if self.stats is not None:
             raise PycoreError('this batch is done already')
-        tr, lo = self.trainer, self.done
-        k = self.n - lo if part is None else max(1, min(int(part), self.n - lo))
-        xb, yb = self.x[lo:lo + k], self.y[lo:lo + k]
+        k = self._local_piece()
+        if k is None:
+            raise PycoreError('this batch waits for pieces computed elsewhere')
+        tr, lo, hi = self.trainer, self._next[k], self.bounds[k][1]
+        size = hi - lo if part is None else max(1, min(int(part), hi - lo))
+        xb, yb = self.x[lo:lo + size], self.y[lo:lo + size]
+        P = len(self.bounds)
+        rngs = self._rngs.setdefault(k, piece_rngs(tr.net, self.key, k)) if P > 1 else {}
         t0 = time.perf_counter()
-        out = tr.net.forward(xb, training=True)
-        t1 = time.perf_counter()
-        self._loss += tr.net.backward(yb) * k
+        with using_rngs(tr.net, rngs):
+            out = tr.net.forward(xb, training=True)
+            t1 = time.perf_counter()
+            self._losses[k] += tr.net.backward(yb) * size
         if self.predictions is not None:
-            self.predictions[lo:lo + k] = out.argmax(axis=1)
-        self.done += k
+            self.predictions[lo:lo + size] = out.argmax(axis=1)
+        if size < self.n:             # not the whole batch in one pass: sum the parts
+            g = flat_grads(tr.net)
+            g *= g.dtype.type(size)
+            self._sums[k] = g if self._sums[k] is None else self._sums[k].__iadd__(g)
+        self._next[k] += size
+        self.done += size
+        self.local += size
         self.parts += 1
-        if self._sum is not None or self.done < self.n:          # a batch split into parts
-            first, self._sum = self._sum is None, self._sum or {}
-            for key, layer, name in tr.params():
-                g = layer.grads[name] * layer.grads[name].dtype.type(k)
-                if first:
-                    self._sum[key] = g
-                else:
-                    self._sum[key] += g
-        if self.done < self.n:
-            self._fwd, self._bwd = self._fwd + t1 - t0, self._bwd + time.perf_counter() - t1
-            return False
-        if self._sum is not None:
-            for key, layer, name in tr.params():
-                np.divide(self._sum[key], layer.grads[name].dtype.type(self.n), out=layer.grads[name])
-        decay = tr._update(self.n)
         self._fwd, self._bwd = self._fwd + t1 - t0, self._bwd + time.perf_counter() - t1
+        return self._finish()
+
+    def add(self, piece, sums, loss, predictions=None):
+        """Remote piece `piece`'s result (parallel.piece_sums). -> True once the update is done."""
+        if piece not in self.remote or self._sums[piece] is not None:
+            raise PycoreError(f'piece {piece} of this batch is not awaited')
+        lo, hi = self.bounds[piece]
+        g = np.asarray(sums)
+        total = sum(a.size for a in grad_arrays(self.trainer.net))
+        if g.shape != (total,):
+            raise PycoreError(f'a gradient sum of {g.shape} for a net of {total} parameters')
+        self._sums[piece] = g.astype(grad_arrays(self.trainer.net)[0].dtype, copy=True)
+        self._losses[piece] = float(loss)
+        if self.predictions is not None:
+            self.predictions[lo:hi] = np.asarray(predictions)
+        self.done += hi - lo
+        return self._finish()
+
+    def take_back(self, piece):
+        """Train remote piece `piece` here after all (its worker is gone); no-op once it is in."""
+        if self._sums[piece] is None:
+            self.remote.discard(piece)
+
+    def _finish(self):
+        if self.done < self.n:
+            return False
+        tr = self.trainer
+        if self._sums[0] is not None:             # parts or pieces: their sum, in piece order
+            total = self._sums[0]
+            for g in self._sums[1:]:
+                total += g
+            at = 0
+            for a in grad_arrays(tr.net):
+                np.divide(total[at:at + a.size].reshape(a.shape), a.dtype.type(self.n), out=a)
+                at += a.size
+        decay = tr._update(self.n)
         tr.steps += 1
         tr.examples += self.n
-        n = self.n
-        self.stats = {'loss': self._loss / n, 'l1_decay_loss': decay[0], 'l2_decay_loss': decay[1],
+        n, local = self.n, max(self.local, 1)
+        loss = 0.0
+        for v in self._losses:
+            loss += v
+        self.stats = {'loss': loss / n, 'l1_decay_loss': decay[0], 'l2_decay_loss': decay[1],
                       'accuracy': float((self.predictions == self.y).mean()) if self.predictions is not None else None,
-                      'fwd_ms': 1000 * self._fwd / n, 'bwd_ms': 1000 * self._bwd / n, 'examples': n, 'steps': 1}
+                      'fwd_ms': 1000 * self._fwd / local, 'bwd_ms': 1000 * self._bwd / local, 'examples': n, 'steps': 1}
         return True

@@ -11,6 +11,7 @@ from datasets import IMAGE, Dataset, Window
 from evaluation import Evaluation
 from history import History
 from pycore import PycoreError
+import pycore.parallel
 from pycore.data import crop, prepare_digit, random_crops, to_float
 from pycore.guard import Guard
 
@@ -43,6 +44,11 @@ class Session:
         self.focus = None
         self.last_example = None  # (x (C, H, W) float32, label) of the latest training batch
         self.last_eval = None
+        self.shards = 1           # pieces per batch: this worker and shards - 1 helpers (set_workers)
+        self.ready = set()        # the pieces whose helpers are up (set_ready)
+        self.serial = 0           # batches drawn, so that a helper's late answer is recognised
+        self.net_version = 0      # nets started, so that helpers know when to build the net anew
+        self.crops = None         # the batch under way's crops (B, crop, crop) uint8, for the helpers
         self._start(*self._build(spec or pycore.CONVNETJS_MNIST, seed))
 
     def _build(self, spec, seed):
@@ -63,6 +69,8 @@ class Session:
         self.options = dict(self.trainer.options.__dict__)
         self.batch = None         # a batch trained in parts, until its update is done (pycore.Batch)
         self.batch_rng = None     # the data order's state before that batch was drawn, for save()
+        self.tally = None         # the statistics of the slice under way (train_for)
+        self.net_version += 1
         self.part = self._part_size(self.options['batch_size'])
         self.rng = np.random.default_rng([self.seed, net.seed])
         self.eval_rng = np.random.default_rng([self.seed, net.seed, 1])
@@ -213,58 +221,143 @@ class Session:
         Returns {'stats': ... or None, 'snapshot': ... or None}: stats None while a batch is under
         way and none finished; the snapshot only when asked for. None while no training data has
         arrived.
+
+        With helpers (set_workers, set_ready) a call can also stop early, the slice going on in
+        the next call: {'send': job} when a batch was drawn whose pieces the helpers compute (the
+        worker posts the job, see job()), {'wait': serial} when only their results are missing (the
+        worker hands them to add_shards).
         """
-        d = self.ds
         usable = self._usable()
         if len(usable) == 0:
             return None
-        B = self.trainer.options.batch_size
-        t0 = time.perf_counter()
-        fwd = bwd = loss = 0.0
-        trained = 0
-        while True:
+        t = self.tally = self.tally or {'t0': time.perf_counter(), 'trained': 0, 'fwd': 0.0, 'bwd': 0.0,
+                                        'loss': 0.0, 'batch': None, 'stop': False}
+        elapsed = lambda: (time.perf_counter() - t['t0']) * 1000
+        while not t['stop'] and not (t['trained'] and elapsed() >= budget_ms):   # add_shards may have ended it
             if self.batch is None:
-                self.batch_rng = self.rng.bit_generator.state
-                idx = usable[self.rng.integers(0, len(usable), B)]
-                self.batch = pycore.Batch(self.trainer, to_float(random_crops(d.train.images[idx], self.crop, self.rng)),
-                                          d.train.labels[idx])
+                self._draw(usable)
+                if self.batch.remote:
+                    return {'send': self.job()}
             b = self.batch
-            finished = b.advance(self.part)
-            in_layers = finished and b.parts == 1    # the layers hold this whole batch
-            if finished:
-                self.batch = self.batch_rng = None
-                x, y, s = b.x, b.y, b.stats
-                self.train_acc.add(b.predictions == y)
-                fwd, bwd, loss = fwd + s['fwd_ms'] * B, bwd + s['bwd_ms'] * B, loss + s['loss'] * B
-                trained += B
-                found = self.guard.after_step(s['loss'])
-                if found and self.diverged is None:
-                    self._diverged(found)
-                    break
-            if (time.perf_counter() - t0) * 1000 >= budget_ms:
+            if b.waiting:
+                return {'wait': self.serial}
+            if b.advance(self.part):
+                self._stepped(b)
+            if elapsed() >= budget_ms:
                 break
-        if not trained:
-            return {'stats': None, 'snapshot': None, 'part': {'done': b.done, 'of': B, 'size': self.part}}
+        if not t['trained']:
+            self.tally = None
+            return {'stats': None, 'snapshot': None, 'part': {'done': b.done, 'of': b.n, 'size': self.part}}
+        return self._report(want_snapshot)
+
+    def _draw(self, usable):
+        """The next batch: B random training images, each randomly cropped, cut into one piece per
+        worker (the same examples whatever the number of workers)."""
+        d, B = self.ds, self.trainer.options.batch_size
+        self.batch_rng = self.rng.bit_generator.state
+        idx = usable[self.rng.integers(0, len(usable), B)]
+        self.crops = random_crops(d.train.images[idx], self.crop, self.rng)      # (B, crop, crop) uint8
+        pieces = pycore.parallel.piece_bounds(B, self.shards)
+        self.serial += 1
+        self.batch = pycore.Batch(self.trainer, to_float(self.crops), d.train.labels[idx], pieces=len(pieces),
+                                  remote=self.ready & set(range(1, len(pieces))),
+                                  key=(*(v if isinstance(v, int) and v >= 0 else 0 for v in (self.seed, self.net.seed)),
+                                       self.trainer.steps))   # a loaded net's seed may be anything
+
+    def job(self):
+        """What the helpers need for the batch under way: its serial, the net (spec text, and a
+        version that changes with it), the weights (flat float32), the part size, the dropout key
+        and, per remote piece, its crops (n, crop, crop) uint8 and labels."""
+        b = self.batch
+        return {'serial': self.serial, 'net': {'version': self.net_version, 'spec': json.dumps(self.net.spec)},
+                'weights': pycore.parallel.flat_params(self.net), 'part': self.part, 'key': list(b.key),
+                'pieces': [{'piece': k, 'x': self.crops[lo:hi], 'y': np.asarray(b.y[lo:hi], dtype=np.int32)}
+                           for k, (lo, hi) in enumerate(b.bounds) if k in b.remote]}
+
+    def add_shards(self, serial, results):
+        """The helpers' results for batch `serial`: [(piece, gradient sums, loss sum, predictions)].
+        Ignored (-> False) when that batch is gone (a reset, a new net, a load, a new batch size)."""
+        b = self.batch
+        if b is None or serial != self.serial:
+            return False
+        for piece, sums, loss, predictions in results:
+            b.add(piece, sums, loss, predictions)
+        if b.stats is not None:
+            self._stepped(b)
+        return True
+
+    def take_back(self, serial, pieces):
+        """Train these pieces of batch `serial` here: their helper is gone."""
+        if self.batch is not None and serial == self.serial:
+            for k in pieces:
+                self.batch.take_back(int(k))
+        self.ready -= set(int(k) for k in pieces)
+        return True
+
+    MAX_WORKERS = 16
+
+    def set_workers(self, n):
+        """Cut every batch into n pieces, one per worker (this one and n - 1 helpers). A batch under
+        way is drawn again, the same, and cut anew. No helper computes a piece until set_ready."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= self.MAX_WORKERS:
+            raise PycoreError(f'workers must be a whole number from 1 to {self.MAX_WORKERS}, got {n!r}')
+        if n != self.shards and self.batch is not None:
+            self.rng.bit_generator.state = self.batch_rng
+            self.batch = self.batch_rng = None
+        self.shards = n
+        self.ready &= set(range(1, n))
+        return n
+
+    def set_ready(self, pieces):
+        """The pieces whose helpers are up (from the next batch on); the others are trained here."""
+        if hasattr(pieces, 'to_py'):
+            pieces = pieces.to_py()
+        self.ready = set(int(k) for k in pieces) & set(range(1, self.shards))
+        return sorted(self.ready)
+
+    def _stepped(self, b):
+        """A batch's update is done: its statistics join the slice's. -> True if the guard found a divergence."""
+        t = self.tally
+        self.batch = self.batch_rng = None
+        self.train_acc.add(b.predictions == b.y)
+        s = b.stats
+        t['fwd'], t['bwd'], t['loss'] = t['fwd'] + s['fwd_ms'] * b.n, t['bwd'] + s['bwd_ms'] * b.n, t['loss'] + s['loss'] * b.n
+        t['trained'] += b.n
+        t['batch'] = b
+        found = self.guard.after_step(s['loss'])
+        if found and self.diverged is None:
+            self._diverged(found)
+            t['stop'] = True
+        return t['stop']
+
+    def _report(self, want_snapshot):
+        """The slice's statistics (and the snapshot asked for); the next call starts a new slice."""
+        t, self.tally = self.tally, None
+        b, d, trained = t['batch'], self.ds, t['trained']
+        x, y, s = b.x, b.y, b.stats
         self.last_example = (x[0], int(y[0]))
         snap = None
         if want_snapshot:
             # The latest training example is in the layers (index 0 of the last batch) if that batch
             # was trained in one part and was the last work done: then drawing it costs no extra pass.
+            in_layers = b.parts == 1 and len(b.bounds) == 1 and t['batch'] is b and self.batch is None
             snap = (self._pack(pycore.snapshot(self.net, 0), self.net.layers[-1].out[0].ravel(), int(y[0]),
                                'the latest training example') if self.focus is None and in_layers
                     else self.snapshot())
         self._score_held_out(trained)
         rate = self.trainer.rate()
+        loss = t['loss']
         chart = self.history.add(self.trainer.examples, loss, (s['l2_decay_loss'] + s['l1_decay_loss']) * trained, trained,
                                  (self.train_acc.mean(), self.val_acc.mean(), self.test_acc.mean()), rate)
+        B = self.trainer.options.batch_size
         self.last = {'examples': self.trainer.examples, 'steps': self.trainer.steps,
-                     'fwd_ms': fwd / trained, 'bwd_ms': bwd / trained, 'loss': loss / trained,
+                     'fwd_ms': t['fwd'] / trained, 'bwd_ms': t['bwd'] / trained, 'loss': loss / trained,
                      'l2_loss': s['l2_decay_loss'], 'l1_loss': s['l1_decay_loss'],
                      'train_accuracy': self.train_acc.mean(), 'validation_accuracy': self.val_acc.mean(),
-                     'test_accuracy': self.test_acc.mean(), 'epochs': self.trainer.examples / len(usable),
+                     'test_accuracy': self.test_acc.mean(), 'epochs': self.trainer.examples / len(self._usable()),
                      'train_loaded': d.train.count, 'test_loaded': d.test.count, 'test_count': len(d.test.labels),
-                     'trained': trained,
-                     'work_ms': (time.perf_counter() - t0) * 1000, 'chart': chart, 'diverged': self.diverged,
+                     'trained': trained, 'workers': self.shards, 'helping': len(self.ready),
+                     'work_ms': (time.perf_counter() - t['t0']) * 1000, 'chart': chart, 'diverged': self.diverged,
                      'rate': rate,
                      'part': self.part if self.part < B else None}
         return {'stats': self.last, 'snapshot': snap}

@@ -1,0 +1,182 @@
+"""Data-parallel training: a batch cut into pieces, some computed by helpers (here, on CPython, by
+a second copy of the net running pycore.parallel.piece_sums as a helper worker does), gives the
+update of one pass over the batch, and the same numbers whoever computed which piece."""
+import copy
+import json
+
+import numpy as np
+import pytest
+
+import pycore
+from pycore import PycoreError
+from pycore.data import to_float
+from pycore.parallel import flat_params, piece_bounds, piece_sums, set_flat_params
+
+from test_bridge import CONVNETJS, loaded_session
+
+SPEC = [{'type': 'input', 'out_sx': 12, 'out_sy': 12, 'out_depth': 1},
+        {'type': 'conv', 'sx': 3, 'filters': 4, 'stride': 1, 'pad': 1, 'activation': 'relu'},
+        {'type': 'pool', 'sx': 2, 'stride': 2},
+        {'type': 'fc', 'num_neurons': 12, 'activation': 'relu'},
+        {'type': 'dropout', 'drop_prob': 0.3},
+        {'type': 'softmax', 'num_classes': 10}]
+
+
+def data(n=13, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 1, 12, 12), dtype=np.float32), rng.integers(0, 10, n)
+
+
+def trained(pieces, remote, part=None, spec=SPEC, steps=3, method='sgd'):
+    """Weights after `steps` batches cut into `pieces`; the `remote` ones computed by a helper net."""
+    net = pycore.Net.from_spec(spec, seed=1)
+    helper = pycore.Net.from_spec(spec, seed=99)              # other weights, other dropout state
+    tr = pycore.Trainer(net, method=method, learning_rate=0.05, momentum=0.9, batch_size=13, l2_decay=0.01)
+    for step in range(steps):
+        x, y = data(seed=step)
+        b = pycore.Batch(tr, x, y, pieces=pieces, remote=remote, key=(7, step))
+        while not b.waiting and not b.advance(part):
+            pass
+        for k in sorted(b.remote):
+            set_flat_params(helper, flat_params(net))
+            lo, hi = b.bounds[k]
+            b.add(k, *piece_sums(helper, x[lo:hi], y[lo:hi], part or hi - lo, b.key, k))
+        assert b.stats is not None and tr.steps == step + 1
+    return flat_params(net), b.stats
+
+
+def test_pieces_bounds_cover_the_batch():
+    assert piece_bounds(13, 3) == [(0, 5), (5, 9), (9, 13)]
+    assert piece_bounds(2, 5) == [(0, 1), (1, 2)]
+    with pytest.raises(PycoreError):
+        piece_bounds(0, 2)
+
+
+@pytest.mark.parametrize('part', [None, 2])
+def test_a_piece_gives_the_same_numbers_here_or_in_a_helper(part):
+    local, s1 = trained(3, set(), part)
+    remote, s2 = trained(3, {1, 2}, part)
+    assert np.array_equal(local, remote)                         # bit for bit, dropout included
+    assert s1['loss'] == s2['loss'] and s1['accuracy'] == s2['accuracy']
+    assert not np.array_equal(local, trained(3, set(), part, steps=2)[0])   # the test can tell runs apart
+
+
+def test_pieces_make_the_update_of_one_pass_over_the_batch():
+    spec = [d for d in SPEC if d['type'] != 'dropout']         # dropout masks differ by design
+    one, _ = trained(1, set(), spec=spec)
+    for pieces in (2, 4):
+        many, _ = trained(pieces, set(range(1, pieces)), spec=spec)
+        assert np.allclose(one, many, rtol=1e-5, atol=1e-6)
+        assert not np.array_equal(one, trained(pieces, set(), spec=spec, method='adam')[0])
+
+
+def test_one_piece_is_exactly_the_old_single_batch():
+    """pieces=1 takes the path every earlier run took: no sums, the layers' own mean gradient."""
+    net = pycore.Net.from_spec([d for d in SPEC if d['type'] != 'dropout'], seed=1)
+    ref = copy.deepcopy(net)
+    x, y = data()
+    pycore.Batch(pycore.Trainer(net, batch_size=13), x, y).advance()
+    ref.forward(x, training=True)
+    ref.backward(y)
+    rt = pycore.Trainer(ref, batch_size=13)
+    rt._update(13)
+    assert np.array_equal(flat_params(net), flat_params(ref))
+
+
+def test_bad_results_are_refused():
+    net = pycore.Net.from_spec(SPEC, seed=1)
+    tr = pycore.Trainer(net, batch_size=13)
+    x, y = data()
+    with pytest.raises(PycoreError, match='remote pieces'):
+        pycore.Batch(tr, x, y, pieces=2, remote={0})
+    b = pycore.Batch(tr, x, y, pieces=2, remote={1})
+    with pytest.raises(PycoreError, match='not awaited'):
+        b.add(0, np.zeros(3), 0.0, np.zeros(7))
+    with pytest.raises(PycoreError, match='parameters'):
+        b.add(1, np.zeros(3, np.float32), 0.0, np.zeros(6, int))
+    assert b.advance() is False and b.waiting
+    with pytest.raises(PycoreError, match='waits'):
+        b.advance()
+    b.take_back(1)                                              # its helper is gone: trained here
+    assert not b.waiting and b.advance() is True and tr.steps == 1
+    with pytest.raises(PycoreError):
+        set_flat_params(net, np.zeros(5, np.float32))
+
+
+class FakeHelpers:
+    """What site/static/helpers.js does with a job, with helper.py's Python: one net per helper."""
+
+    def __init__(self):
+        self.nets = {}
+
+    def run(self, job):
+        out = []
+        for p in job['pieces']:
+            version, net = self.nets.get(p['piece'], (None, None))
+            if version != job['net']['version']:
+                net = pycore.Net.from_spec(json.loads(job['net']['spec']))
+                self.nets[p['piece']] = (job['net']['version'], net)
+            set_flat_params(net, job['weights'])
+            out.append((p['piece'], *piece_sums(net, to_float(p['x']), p['y'], job['part'], job['key'], p['piece'])))
+        return out
+
+
+def drive(s, helpers, steps, budget=5):
+    """The leader worker's loop: post each job, hand back the results, until `steps` updates."""
+    while s.trainer.steps < steps:
+        r = s.train_for(budget)
+        if 'send' in r:
+            s.pending = helpers.run(r['send'])
+        elif 'wait' in r:
+            assert s.add_shards(r['wait'], s.pending) is True
+    return flat_params(s.net)
+
+
+def test_a_run_on_workers_is_the_same_whether_or_not_the_helpers_are_up():
+    runs = []
+    for ready in ([], [1], [1, 2]):
+        s = loaded_session()
+        s.set_workers(3)
+        s.set_ready(ready)
+        runs.append(drive(s, FakeHelpers(), 6))
+        assert s.trainer.examples == 6 * CONVNETJS['batch_size']
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+    s = loaded_session()
+    one = drive(s, FakeHelpers(), 6)
+    assert np.allclose(one, runs[0], rtol=1e-4, atol=1e-6)      # the same examples, summed in pieces
+
+
+def test_a_late_answer_for_a_dropped_batch_is_ignored_and_a_lost_helper_is_taken_back():
+    s = loaded_session()
+    s.set_workers(2)
+    s.set_ready([1])
+    job = s.train_for(5)['send']
+    assert s.train_for(5) == {'wait': job['serial']}
+    s.set_options({'batch_size': 10})                          # the batch is dropped
+    assert s.add_shards(job['serial'], FakeHelpers().run(job)) is False
+    job = s.train_for(5)['send']
+    assert len(job['pieces'][0]['y']) == 5
+    s.train_for(5)
+    s.take_back(job['serial'], [1])                            # its helper died
+    assert s.ready == set()
+    r = s.train_for(5)
+    st = r['stats']                                            # the dropped batch is not counted
+    assert st['examples'] == st['trained'] and st['trained'] % 10 == 0 and r['stats']['workers'] == 2 and r['stats']['helping'] == 0
+    with pytest.raises(PycoreError):
+        s.set_workers(0)
+
+
+def test_a_save_while_helpers_compute_continues_exactly():
+    s = loaded_session()
+    s.set_workers(2)
+    s.set_ready([1])
+    h = FakeHelpers()
+    drive(s, h, 3)
+    s.pending = h.run(s.train_for(5)['send'])                  # a batch drawn, its job out
+    text = s.save()
+    after = drive(s, h, 8)
+    t = loaded_session()
+    t.load(text)
+    t.set_workers(2)
+    t.set_ready([1])
+    assert np.array_equal(drive(t, FakeHelpers(), 8), after)
