@@ -162,6 +162,33 @@ def measure_workers(browser, base, seconds):
     return results, errors
 
 
+EXAMPLES_NOW = """() => [performance.now(),
+    Number(document.querySelector('[data-stat="examples"]').textContent.replace(/,/g, ''))]"""
+
+
+def measure_parallel(browser, base, seconds, workers, rounds=2):
+    """The default page's examples/s with 1 and with `workers` workers (data-parallel), views on,
+    alternating (1, N, 1, N, ...) so that a drift of the machine hits both alike."""
+    errors, runs = [], {1: [], workers: []}
+    for _ in range(rounds):
+        for n in (1, workers):
+            with closing(browser.new_context(viewport={"width": 1280, "height": 800})) as context:
+                watch_errors(context, errors)
+                page = context.new_page()
+                page.goto(f"{base}?workers={n}")
+                page.wait_for_function(f"""() => document.querySelector('[data-stat="workers"]').textContent === '{n}'""",
+                                       timeout=(BOOT_S + 60) * 1000)
+                log(f"parallel: {n} worker(s): {WARMUP_S} s warm-up, then {seconds:g} s")
+                page.wait_for_timeout(WARMUP_S * 1000)
+                t0, e0 = page.evaluate(EXAMPLES_NOW)
+                page.wait_for_timeout(seconds * 1000)
+                t1, e1 = page.evaluate(EXAMPLES_NOW)
+                runs[n].append((e1 - e0) / ((t1 - t0) / 1000))
+    one, many = float(np.median(runs[1])), float(np.median(runs[workers]))
+    return {"workers": workers, "examples_per_s_1": one, f"examples_per_s_{workers}": many,
+            "runs": {str(k): v for k, v in runs.items()}, "ratio": many / one}, errors
+
+
 def navigate(page, url, handler, requests):
     """Load `url` and wait for the first training step; -> seconds from navigation, bytes before it."""
     requests.clear()
@@ -422,6 +449,7 @@ def run(args, scratch):
         browser = launch(p)
         results["machine"] = machine_facts(browser)
         run_step(results, "workers", measure_workers, browser, base, args.seconds)
+        run_step(results, "parallel", measure_parallel, browser, base, args.seconds, args.workers)
         run_step(results, "page", measure_page, p, Path(scratch) / "profile", base, handler, args.seconds)
         run_step(results, "memory", measure_memory, browser, base, MEMORY_S)
         run_step(results, "accuracy", measure_accuracy, browser, base, site,
@@ -441,6 +469,7 @@ def main(argv=None):
                     help="train the default trainer's page this long for the accuracy goals (default 75 s)")
     ap.add_argument("--convnetjs-seconds", type=float, default=180.0,
                     help="and ConvNetJS's trainer's page this long (default 180 s)")
+    ap.add_argument("--workers", type=int, default=2, help="workers of the data-parallel throughput run (default 2)")
     ap.add_argument("--out", help="write a markdown report here, e.g. BENCHMARKS.md")
     ap.add_argument("--json", help="write the results as JSON here")
     ap.add_argument("--site", help="an already built site (default: build the working tree into a temp folder)")

@@ -191,3 +191,16 @@ def test_tiles_refit_when_the_window_narrows(serve, open_page):
     assert float(narrow[0][1][0].removesuffix('px')) < float(wide[0][1][0].removesuffix('px'))
     assert w.page.evaluate('pageErrors') == []       # e.g. "ResizeObserver loop completed with ..."
     assert w.state() == 'training' and w.errors == []
+
+
+def test_two_workers_train_one_run(serve, open_page):
+    """?workers=2: a helper worker boots after the first step and computes half of every batch;
+    the run learns as one (the arithmetic is tested in test_parallel.py)."""
+    w = open_page(serve() + '?workers=2')
+    w.wait_state('training', BOOT_S)
+    wait_until(lambda: w.stat('workers') == '2', 60, 'the helper worker to be up')
+    first = w.number('examples')
+    wait_until(lambda: w.number('examples') > first + 2000, 30, 'the examples counter to rise with two workers')
+    wait_until(lambda: (w.number('test-accuracy') or 0) > 60, 120, 'test accuracy above 60%')
+    assert w.stat('workers') == '2'
+    assert 'stopped' not in (w.page.text_content('#notice') or '')

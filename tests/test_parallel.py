@@ -12,7 +12,8 @@ from pycore import PycoreError
 from pycore.data import to_float
 from pycore.parallel import flat_params, piece_bounds, piece_sums, set_flat_params
 
-from test_bridge import CONVNETJS, loaded_session
+from test_bridge import CONVNETJS, bridge, loaded_session
+import helper  # noqa: E402  (site/py, on sys.path by conftest.py)
 
 SPEC = [{'type': 'input', 'out_sx': 12, 'out_sy': 12, 'out_depth': 1},
         {'type': 'conv', 'sx': 3, 'filters': 4, 'stride': 1, 'pad': 1, 'activation': 'relu'},
@@ -104,31 +105,29 @@ def test_bad_results_are_refused():
 
 
 class FakeHelpers:
-    """What site/static/helpers.js does with a job, with helper.py's Python: one net per helper."""
+    """What site/static/helpers.js does with a job, with helper.py's own Helper: one per piece."""
 
     def __init__(self):
-        self.nets = {}
+        self.helpers = {}
 
     def run(self, job):
         out = []
         for p in job['pieces']:
-            version, net = self.nets.get(p['piece'], (None, None))
-            if version != job['net']['version']:
-                net = pycore.Net.from_spec(json.loads(job['net']['spec']))
-                self.nets[p['piece']] = (job['net']['version'], net)
-            set_flat_params(net, job['weights'])
-            out.append((p['piece'], *piece_sums(net, to_float(p['x']), p['y'], job['part'], job['key'], p['piece'])))
+            h = self.helpers.setdefault(p['piece'], helper.Helper())
+            out.append(h.piece(job['net']['version'], job['net']['spec'], job['weights'], job['part'], job['key'],
+                               p['piece'], p['x'], p['y']))
         return out
 
 
 def drive(s, helpers, steps, budget=5):
-    """The leader worker's loop: post each job, hand back the results, until `steps` updates."""
+    """The leader worker's loop: post each job, hand back the results (through the bridge, as
+    the worker does), until `steps` updates."""
     while s.trainer.steps < steps:
         r = s.train_for(budget)
         if 'send' in r:
-            s.pending = helpers.run(r['send'])
+            s.pending = (r['send']['serial'], helpers.run(r['send']))
         elif 'wait' in r:
-            assert s.add_shards(r['wait'], s.pending) is True
+            assert s.pending[0] == r['wait'] and bridge.add_shards(s, *s.pending) == {'ok': True}
     return flat_params(s.net)
 
 
@@ -158,7 +157,7 @@ def test_a_late_answer_for_a_dropped_batch_is_ignored_and_a_lost_helper_is_taken
     assert len(job['pieces'][0]['y']) == 5
     s.train_for(5)
     s.take_back(job['serial'], [1])                            # its helper died
-    assert s.ready == set()
+    assert s.set_ready([]) == []
     r = s.train_for(5)
     st = r['stats']                                            # the dropped batch is not counted
     assert st['examples'] == st['trained'] and st['trained'] % 10 == 0 and r['stats']['workers'] == 2 and r['stats']['helping'] == 0
@@ -172,7 +171,8 @@ def test_a_save_while_helpers_compute_continues_exactly():
     s.set_ready([1])
     h = FakeHelpers()
     drive(s, h, 3)
-    s.pending = h.run(s.train_for(5)['send'])                  # a batch drawn, its job out
+    job = s.train_for(5)['send']                               # a batch drawn, its job out
+    s.pending = (job['serial'], h.run(job))
     text = s.save()
     after = drive(s, h, 8)
     t = loaded_session()

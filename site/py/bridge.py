@@ -92,3 +92,15 @@ def open_session(datasets, config):
     session, notes = Session.from_config(datasets, config)
     session.notes = notes
     return session
+
+
+def add_shards(session, serial, results):
+    """The helpers' results (helper.piece's, as JS objects) for batch `serial` -> session.add_shards."""
+    from helper import from_js
+    rows = []
+    for r in results:
+        r = {k: (r[k] if isinstance(r, dict) else getattr(r, k)) for k in ('piece', 'sums', 'loss', 'predictions')}
+        p = r['predictions']
+        rows.append((int(r['piece']), from_js(r['sums'], 'float32'), float(r['loss']),
+                     None if p is None or type(p).__name__ == 'JsNull' else from_js(p, 'int32')))
+    return guarded(session.add_shards, int(serial), rows)

@@ -267,11 +267,11 @@ class Session:
     def job(self):
         """What the helpers need for the batch under way: its serial, the net (spec text, and a
         version that changes with it), the weights (flat float32), the part size, the dropout key
-        and, per remote piece, its crops (n, crop, crop) uint8 and labels."""
+        and, per remote piece, its crops (n * crop * crop,) uint8 (flat: a JS typed array) and labels."""
         b = self.batch
         return {'serial': self.serial, 'net': {'version': self.net_version, 'spec': json.dumps(self.net.spec)},
                 'weights': pycore.parallel.flat_params(self.net), 'part': self.part, 'key': list(b.key),
-                'pieces': [{'piece': k, 'x': self.crops[lo:hi], 'y': np.asarray(b.y[lo:hi], dtype=np.int32)}
+                'pieces': [{'piece': k, 'x': np.ascontiguousarray(self.crops[lo:hi]).ravel(), 'y': np.asarray(b.y[lo:hi], dtype=np.int32)}
                            for k, (lo, hi) in enumerate(b.bounds) if k in b.remote]}
 
     def add_shards(self, serial, results):
@@ -287,11 +287,13 @@ class Session:
         return True
 
     def take_back(self, serial, pieces):
-        """Train these pieces of batch `serial` here: their helper is gone."""
+        """Train these pieces of batch `serial` here after all (a helper is gone, so the job failed);
+        set_ready says which helpers are still up."""
+        if hasattr(pieces, 'to_py'):
+            pieces = pieces.to_py()
         if self.batch is not None and serial == self.serial:
             for k in pieces:
                 self.batch.take_back(int(k))
-        self.ready -= set(int(k) for k in pieces)
         return True
 
     MAX_WORKERS = 16

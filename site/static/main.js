@@ -269,7 +269,7 @@ const runValues = Object.fromEntries(Object.keys(KEYS).filter((k) => KEYS[k].run
 let lastRunKey = runKey(url);
 const saveKeys = embed ? Promise.resolve({ save: `embed ${lastRunKey}`, restore: `embed ${lastRunKey}` }) : tabKeys().catch(() => null);
 ctx.savedKey = saveKeys.then((k) => k && k.save);
-saveKeys.then((autosave) => run.request('configure', { values: runValues, autosave, runKey: lastRunKey })).catch(() => {});
+saveKeys.then((autosave) => run.request('configure', { values: { ...runValues, workers: url.workers }, autosave, runKey: lastRunKey })).catch(() => {});
 // The page's URL is what a reload comes back to: the run's record says which run it makes.
 document.addEventListener('url-written', () => {
   const key = runKey(url);

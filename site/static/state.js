@@ -82,6 +82,7 @@ export const KEYS = {
   spec: { parse: specText, default: null, run: true, doc: 'a JSON layer list, validated by pycore' },
   dataset: { parse: name, default: null, run: true, doc: 'mnist or fashion-mnist' },
   seed: { parse: number({ min: 0, max: 2 ** 32 - 1, integer: true }), default: null, run: true, doc: 'a whole number' },
+  workers: { parse: number({ min: 1, max: 16, integer: true }), default: null, doc: 'workers that train the run together (data-parallel), 1 to 16' },
   trainer: { parse: name, default: null, run: true, doc: "a named trainer: fast (the default) or convnetjs; the keys below change it" },
   method: { parse: oneOf(METHODS), default: null, run: true, doc: 'the update rule' },
   learning_rate: { parse: number({ min: 0 }), default: null, run: true, doc: 'a number' },

@@ -5,10 +5,10 @@
 // while the user has not paused it and at least one port says its embed can be seen.
 import { fetchBytes as fetchFile, loaded, watchFetches } from './fetching.js';
 import { forgetRun, loadRun, saveRun } from './runstore.js';
+import { bootPython, pyodideModule } from './pyboot.js';
+import { Helpers } from './helpers.js';
 
 const ROOT = new URL('../', import.meta.url);
-// Pyodide's module, in the site's versioned runtime folder (index.html names it: ?pyodide=...).
-const PYODIDE_MJS = new URL(new URL(import.meta.url).searchParams.get('pyodide') || 'missing', ROOT);
 const SLICE_MS = 25;          // training work per slice (pause and requests wait at most this long)
 const EVAL_SLICE_MS = 8;      // test-set evaluation work per slice, while one is running
 const SHARED = typeof SharedWorkerGlobalScope !== 'undefined' && self instanceof SharedWorkerGlobalScope;
@@ -79,36 +79,21 @@ async function loadReferences() {
 function call(method, ...args) { return bridge.call(session, method, ...args); }
 
 async function start() {
-  // Small downloads start at once, so they arrive while Pyodide compiles and boots.
-  const zipBytes = fetchBytes('py/pycore.zip');
-  const bytecode = fetchBytes('py/numpy-bytecode.zip');
   const manifestReady = fetchBytes('data/manifest.json').then((b) => JSON.parse(new TextDecoder().decode(b)));
   const firstChunks = Promise.all([manifestReady, configured]).then(([m]) => {
     const d = m.datasets[firstDataset(m)];
     return [['train', d.train[0], fetchBytes(d.train[0].file)], ['test', d.test[0], fetchBytes(d.test[0].file)]];
   });
-  for (const p of [zipBytes, bytecode, manifestReady, firstChunks]) p.catch(() => {});   // reported where awaited
-  progress('downloading the Python runtime (Pyodide)');
-  if (PYODIDE_MJS.origin !== ROOT.origin || !PYODIDE_MJS.pathname.endsWith('/pyodide.mjs')) {
-    throw new Error(`the worker was started without the site's Pyodide module (got ${PYODIDE_MJS.href})`);
-  }
-  const { loadPyodide } = await import(PYODIDE_MJS.href);
-  // The standard library with its start-up modules' bytecode added at build time (1.3 s less).
-  pyodide = await loadPyodide({ indexURL: new URL('./', PYODIDE_MJS).href,
-                                stdLibURL: new URL('py/python-stdlib.zip', ROOT).href });
-  progress('downloading NumPy');
-  await pyodide.loadPackage('numpy', { messageCallback: () => {}, errorCallback: (m) => fail('NumPy could not be loaded', m) });
-  // NumPy's modules compiled at build time: importing it then skips compiling ~85 sources.
-  const sitePackages = pyodide.runPython('import site; site.getsitepackages()[0]');
-  pyodide.unpackArchive(await bytecode, 'zip', { extractDir: sitePackages });
-  progress('downloading pycore');
-  pyodide.unpackArchive(await zipBytes, 'zip', { extractDir: '/home/pyodide/live' });
-  pyodide.runPython("import sys; sys.path.insert(0, '/home/pyodide/live')");
+  for (const p of [manifestReady, firstChunks]) p.catch(() => {});   // reported where awaited
+  // Pyodide's module, in the site's versioned runtime folder (index.html names it: ?pyodide=...).
+  pyodide = await bootPython(ROOT, pyodideModule(import.meta.url, ROOT), fetchBytes, {
+    stage: progress, onNumpyError: (m) => fail('NumPy could not be loaded', m) });
   bridge = pyodide.pyimport('bridge');
   progress('reading the data manifest');
   manifest = await manifestReady;
   await configured;
   const notes = await openSession();
+  setWorkers();
   const first = call('dataset_name').ok;
   announce(notes);
   progress('downloading the first training images');
@@ -246,12 +231,54 @@ function serveSnapshots(free = null, fresh = true) {
   }
 }
 
+// Data-parallel training (helpers.js): the workers the page asked for, and their helpers once started.
+let helpers = null, wantedWorkers = 1, pending = null;
+function setWorkers() {
+  const asked = config.values.workers || 1;
+  let n = asked;
+  if (asked > 1 && typeof Worker === 'undefined') {
+    n = 1;
+    post({ type: 'notice', text: `This browser's ${SHARED ? 'shared ' : ''}worker cannot start workers of its own, so the run trains on one core instead of ${asked}.` });
+  }
+  wantedWorkers = n;
+  const r = call('set_workers', n);
+  if (r.error) throw new Error(r.error);
+  if (helpers) call('set_ready', pyodide.toPy(helpers.ready()));   // a fresh session, the same helpers
+}
+// After the first step (so that they do not slow it), the helpers boot; until they are up, this
+// worker trains their pieces itself, with the same numbers.
+function startHelpers() {
+  if (helpers || wantedWorkers < 2) return;
+  const url = new URL(`helper.js${new URL(import.meta.url).search}`, import.meta.url);
+  helpers = new Helpers(url, wantedWorkers - 1, {
+    onReady: (pieces) => call('set_ready', pyodide.toPy(pieces)),
+    onLost: (piece, why) => post({ type: 'notice', text: `Helper worker ${piece} stopped (${why}); this worker trains its share.` }),
+  });
+}
+
 // -> false (no training data yet), 'part' (a slow batch under way, no update yet) or true.
-function trainSlice(budget) {
+async function trainSlice(budget) {
   // The slice's own snapshot is of the latest training example: ask for it when a port wants that.
   const wantFree = focusKey === 'training' && [...ports.values()].some((p) => p.wantSnapshot && focusOf(p.focus) === 'training');
-  const r = call('train_for', budget, wantFree);   // plain JS values: no proxies to free
-  if (r.error) throw new Error(r.error);
+  let r;
+  for (;;) {
+    r = call('train_for', budget, wantFree);   // plain JS values: no proxies to free
+    if (r.error) throw new Error(r.error);
+    if (r.ok && r.ok.send) {
+      pending = { pieces: r.ok.send.pieces.map((p) => p.piece), result: helpers.run(r.ok.send) };
+      pending.result.catch(() => {});
+      continue;
+    }
+    if (!(r.ok && r.ok.wait !== undefined)) break;
+    try {
+      const got = await pending.result;
+      const a = bridge.add_shards(session, got.serial, got.results);
+      if (a.error) throw new Error(a.error);
+    } catch (err) {
+      if (!err.pieces) throw err;
+      call('take_back', r.ok.wait, pyodide.toPy(pending.pieces));   // this worker trains the job's pieces
+    }
+  }
   const result = r.ok;
   if (result === undefined) return false;
   if (!result.stats) { serveSnapshots(null, false); return 'part'; }   // a slow batch, still in parts
@@ -316,7 +343,8 @@ async function trainLoop() {
     // Once there is data, say so before the slice: a slide that is shown says "training" at once.
     if (!paused && wanted && hadData) setState('training');
     // A step while paused trains exactly one batch (a zero budget still does one part of one).
-    const trained = trainSlice(stepRequested ? 0 : SLICE_MS);
+    const trained = await trainSlice(stepRequested ? 0 : SLICE_MS);
+    if (trained === true) startHelpers();
     if (trained !== 'part') stepRequested = false;
     hadData = !!trained;
     if (!trained) { await waitForWake(); continue; }
@@ -362,6 +390,7 @@ const handlers = {
   async fresh() {
     const old = session;
     const notes = await openSession({ restore: false });
+    setWorkers();
     const kept = call('take_data', old);                   // the images already here, not downloaded again
     old.destroy();
     if (kept.error) { loading.clear(); loadData(call('dataset_name').ok); }

@@ -15,6 +15,8 @@ export function mount(root) {
     examples: (s) => s.examples.toLocaleString('en-US'),
     epochs: (s) => s.epochs.toFixed(2),
     'examples-per-s': () => examplesPerSecond(),
+    // workers in all; while helpers start (or after one failed) this one trains their pieces
+    workers: (s) => (s.workers > 1 && s.helping < s.workers - 1 ? `${s.workers} (${s.helping + 1} up)` : String(s.workers)),
     'fwd-ms': (s) => s.fwd_ms.toFixed(3),
     'bwd-ms': (s) => s.bwd_ms.toFixed(3),
     loss: (s) => s.loss.toFixed(4),
