@@ -238,7 +238,7 @@ class Batch:
 
     def take_back(self, piece):
         """Train remote piece `piece` here after all (its worker is gone); no-op once it is in."""
-        if self._sums[piece] is None:
+        if piece in self.remote and self._sums[piece] is None:
             self.remote.discard(piece)
 
     def _finish(self):

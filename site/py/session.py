@@ -243,6 +243,8 @@ class Session:
                 return {'wait': self.serial}
             if b.advance(self.part):
                 self._stepped(b)
+            elif b.waiting:                                      # waiting costs no work: wait now
+                return {'wait': self.serial}
             if elapsed() >= budget_ms:
                 break
         if not t['trained']:

@@ -265,18 +265,22 @@ async function trainSlice(budget) {
     r = call('train_for', budget, wantFree);   // plain JS values: no proxies to free
     if (r.error) throw new Error(r.error);
     if (r.ok && r.ok.send) {
-      pending = { pieces: r.ok.send.pieces.map((p) => p.piece), result: helpers.run(r.ok.send) };
+      pending = { session, pieces: r.ok.send.pieces.map((p) => p.piece), result: helpers.run(r.ok.send) };
       pending.result.catch(() => {});
       continue;
     }
     if (!(r.ok && r.ok.wait !== undefined)) break;
+    const job = pending;
     try {
-      const got = await pending.result;
+      const got = await job.result;
+      if (job.session !== session) continue;               // "Start fresh" made a new session meanwhile
       const a = bridge.add_shards(session, got.serial, got.results);
       if (a.error) throw new Error(a.error);
+      // Not this batch's answer (never seen; it would wait for ever): its pieces are trained here.
+      if (a.ok === false) call('take_back', r.ok.wait, pyodide.toPy(job.pieces));
     } catch (err) {
       if (!err.pieces) throw err;
-      call('take_back', r.ok.wait, pyodide.toPy(pending.pieces));   // this worker trains the job's pieces
+      if (job.session === session) call('take_back', r.ok.wait, pyodide.toPy(job.pieces));   // trained here instead
     }
   }
   const result = r.ok;
