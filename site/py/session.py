@@ -271,7 +271,9 @@ class Session:
         version that changes with it), the weights (flat float32), the part size, the dropout key
         and, per remote piece, its crops (n * crop * crop,) uint8 (flat: a JS typed array) and labels."""
         b = self.batch
-        return {'serial': self.serial, 'net': {'version': self.net_version, 'spec': json.dumps(self.net.spec)},
+        if getattr(self, '_spec_text', (None,))[0] != self.net_version:      # once per net, not per step
+            self._spec_text = (self.net_version, json.dumps(self.net.spec))
+        return {'serial': self.serial, 'net': {'version': self.net_version, 'spec': self._spec_text[1]},
                 'weights': pycore.parallel.flat_params(self.net), 'part': self.part, 'key': list(b.key),
                 'pieces': [{'piece': k, 'x': np.ascontiguousarray(self.crops[lo:hi]).ravel(), 'y': np.asarray(b.y[lo:hi], dtype=np.int32)}
                            for k, (lo, hi) in enumerate(b.bounds) if k in b.remote]}
