@@ -34,6 +34,7 @@ def targets(r):
          "ms", lambda v: v <= 50),
         ("views refresh ≥10 Hz", value(r, "page", "main_thread", "views_per_s"), "Hz", lambda v: v >= 10),
         ("renderer memory ≤250 MB (RSS, default page)", value(r, "memory", "rss"), "MB", lambda v: v <= 250e6),
+        ("2 workers ≥1.4x the examples/s of 1, views on", value(r, "parallel", "ratio"), "x", lambda v: v >= 1.4),
         ("test accuracy ≥98% within 60 s of page load", value(r, "accuracy", "default", "reached", "98", "s"),
          "s", lambda v: v <= 60),
     ]
@@ -84,6 +85,17 @@ def accuracy_cell(acc, trainer, goal):
     return f"not within {run['seconds']:g} s ({100 * last['accuracy']:.2f}% at {last['s']:.1f} s)"
 
 
+def parallel_cell(p):
+    """1 worker against N, alternated in one run (bench/run.py --workers N)."""
+    if not p:
+        return "—"
+    if "error" in p:
+        return f"error: {p['error']}"
+    n = p["workers"]
+    runs = "; ".join(f"{k}: " + ", ".join(fmt(v) for v in vs) for k, vs in p["runs"].items())
+    return f"{fmt(p['examples_per_s_1'])} with 1, {fmt(p[f'examples_per_s_{n}'])} with {n}: {fmt(p['ratio'], 'x')} (runs {runs})"
+
+
 def memory_cell(m):
     if not m:
         return "—"
@@ -113,6 +125,7 @@ def table_rows(r):
         ("layer views refreshed per second", f"{fmt(mt.get('views_per_s'))} "
          f"({fmt(mt.get('layer_paints_per_s'))} layer-canvas paints/s)"),
         ("renderer memory of the default page after 30 s of training", memory_cell(r.get("memory"))),
+        ("data-parallel: examples/s with 1 and N workers, views on (median)", parallel_cell(r.get("parallel"))),
         *((f"full test set ≥{goal}% since navigation, {label}", accuracy_cell(r.get("accuracy"), trainer, goal))
           for trainer, label in (("default", "default trainer"), ("convnetjs", "ConvNetJS's trainer"))
           for goal in (97, 98)),

@@ -32,6 +32,17 @@ def test_the_targets_read_memory_and_the_default_trainers_time_to_98():
     assert {row["target"]: row for row in report.targets(r)}["test accuracy ≥98% within 60 s of page load"]["met"] is False
 
 
+def test_the_parallel_run_gives_a_target_and_a_row():
+    r = {"ratios": {"page / ConvNetJS": 6.0, "pycore worker / ConvNetJS": 8.0, "Pyodide / native CPython": 0.7},
+         "parallel": {"workers": 2, "examples_per_s_1": 1500.0, "examples_per_s_2": 1350.0, "ratio": 0.9,
+                      "runs": {"1": [1695.0, 1321.0], "2": [1425.0, 1276.0]}}}
+    t = {row["target"]: row for row in report.targets(r)}["2 workers ≥1.4x the examples/s of 1, views on"]
+    assert (t["value"], t["met"]) == (0.9, False)
+    assert dict(report.table_rows(r))["data-parallel: examples/s with 1 and N workers, views on (median)"] == (
+        "1,500 with 1, 1,350 with 2: 0.90x (runs 1: 1,695, 1,321; 2: 1,425, 1,276)")
+    assert report.targets({"ratios": r["ratios"]})[-2]["met"] is None      # not measured
+
+
 def test_a_section_is_replaced_or_added_and_the_rest_kept():
     text = "# Benchmarks\n\n## Figures\n\nrows\n\n## Trainers: x\n\nold table\n\n## How\n\nmethod\n"
     assert report.section(text, "Trainers: x") == "## Trainers: x\n\nold table\n"

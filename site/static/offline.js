@@ -6,7 +6,25 @@ export function keepOffline(version, onNote = () => {}) {
   if (!('serviceWorker' in navigator) || !window.isSecureContext || !version) return;
   const script = new URL(`../sw.js?v=${version}`, import.meta.url);
   navigator.serviceWorker.register(script, { scope: new URL('../', import.meta.url).pathname })
-    .then(() => navigator.serviceWorker.ready)
+    .then((registration) => installed(registration, version))
     .then(() => onNote(`this build (${version}) now also opens with no network`))
     .catch((err) => console.warn(`no offline copy: ${err.message}`));
+}
+
+// Resolves once this build's worker has cached the build (installed, whether or not it has taken
+// over from an older build's worker yet: both answer from the latest complete copy).
+function installed(registration, version) {
+  const ours = (w) => w && new URL(w.scriptURL).searchParams.get('v') === version;
+  const done = (w) => ['installed', 'activating', 'activated'].includes(w.state);
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const w = [registration.installing, registration.waiting, registration.active].find(ours);
+      if (!w) return false;
+      if (done(w)) { resolve(); return true; }
+      if (w.state === 'redundant') { reject(new Error('the service worker failed to install')); return true; }
+      w.addEventListener('statechange', () => { if (done(w)) resolve(); else if (w.state === 'redundant') reject(new Error('the service worker failed to install')); });
+      return true;
+    };
+    if (!check()) registration.addEventListener('updatefound', check, { once: true });
+  });
 }
