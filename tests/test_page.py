@@ -204,3 +204,18 @@ def test_two_workers_train_one_run(serve, open_page):
     wait_until(lambda: (w.number('test-accuracy') or 0) > 60, 120, 'test accuracy above 60%')
     assert w.stat('workers') == '2'
     assert 'stopped' not in (w.page.text_content('#notice') or '')
+    # The Workers menu changes it live: the helpers stop (what they owed is trained here) and others
+    # start; back to this machine's default (1 on 2 cores), the URL drops the key.
+    menu = '[data-control="workers"]'
+    assert w.page.text_content(f'{menu} option[value="1"]') == '1 (default here)'
+    w.page.select_option(menu, '3')
+    wait_until(lambda: w.stat('workers') == '3', 90, 'two helpers to be up')
+    assert 'workers=3' in w.page.url
+    at = w.number('examples')
+    wait_until(lambda: w.number('examples') > at + 1000, 30, 'training on with three workers')
+    w.page.select_option(menu, '1')
+    wait_until(lambda: w.stat('workers') == '1', 30, 'one worker')
+    assert 'workers' not in w.page.url
+    at = w.number('examples')
+    wait_until(lambda: w.number('examples') > at + 1000, 30, 'training on with one worker')
+    assert w.errors == []

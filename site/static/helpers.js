@@ -38,23 +38,35 @@ export class Helpers {
     this.workers.delete(piece);
     clearTimeout(h.timer);
     h.worker.terminate();
-    if (h.owed) h.owed.reject(Object.assign(new Error(why), { pieces: [piece] }));
+    if (h.owed) h.owed.reject(new Error(why));
     this.onLost(piece, why);
     this.onReady(this.ready());
   }
 
-  /** Post job's pieces to their helpers. -> Promise<{serial, results}>, rejected with .pieces (the
-   *  lost ones) when a helper fails; the others' results are then dropped as well. */
+  /** Post job's pieces to their helpers. -> Promise<{serial, results, lost}>: the results of the
+   *  helpers that answered, and the pieces of those that failed or were stopped meanwhile. */
   run(job) {
     const { pieces, ...common } = job;
-    return Promise.all(pieces.map((p) => new Promise((resolve, reject) => {
+    return Promise.allSettled(pieces.map((p) => new Promise((resolve, reject) => {
       const h = this.workers.get(p.piece);
-      if (!h) { reject(Object.assign(new Error('no helper'), { pieces: [p.piece] })); return; }
+      if (!h) { reject(new Error('no helper')); return; }
       h.owed = { serial: job.serial, resolve, reject };
       h.timer = setTimeout(() => this.lose(p.piece, `no answer in ${TIMEOUT_MS / 1000} s`), TIMEOUT_MS);
       h.worker.postMessage({ ...common, pieces: [p] });
-    }))).then((parts) => ({ serial: job.serial, results: parts.flat() }));
+    }))).then((settled) => ({
+      serial: job.serial,
+      results: settled.filter((s) => s.status === 'fulfilled').flatMap((s) => s.value),
+      lost: pieces.filter((p, i) => settled[i].status === 'rejected').map((p) => p.piece),
+    }));
   }
 
-  stop() { for (const piece of [...this.workers.keys()]) { const h = this.workers.get(piece); this.workers.delete(piece); h.worker.terminate(); } }
+  /** Every helper stops; what they owed counts as lost. */
+  stop() {
+    for (const [piece, h] of [...this.workers]) {
+      this.workers.delete(piece);
+      clearTimeout(h.timer);
+      h.worker.terminate();
+      if (h.owed) h.owed.reject(new Error('stopped'));
+    }
+  }
 }

@@ -13,7 +13,7 @@ import * as predictions from './panels/predictions.js';
 import * as stats from './panels/stats.js';
 import * as transport from './panels/transport.js';
 import { connect } from './run.js';
-import { KEYS, PANELS, queryOf, readState, runKey, shareLinks, writeState } from './state.js';
+import { KEYS, PANELS, defaultWorkers, queryOf, readState, runKey, shareLinks, writeState } from './state.js';
 import { keepOffline } from './offline.js';
 import { listRuns } from './runstore.js';
 import { tabKeys } from './tabrun.js';
@@ -269,7 +269,7 @@ const runValues = Object.fromEntries(Object.keys(KEYS).filter((k) => KEYS[k].run
 let lastRunKey = runKey(url);
 const saveKeys = embed ? Promise.resolve({ save: `embed ${lastRunKey}`, restore: `embed ${lastRunKey}` }) : tabKeys().catch(() => null);
 ctx.savedKey = saveKeys.then((k) => k && k.save);
-saveKeys.then((autosave) => run.request('configure', { values: { ...runValues, workers: url.workers }, autosave, runKey: lastRunKey })).catch(() => {});
+saveKeys.then((autosave) => run.request('configure', { values: { ...runValues, workers: url.workers ?? defaultWorkers() }, autosave, runKey: lastRunKey })).catch(() => {});
 // The page's URL is what a reload comes back to: the run's record says which run it makes.
 document.addEventListener('url-written', () => {
   const key = runKey(url);

@@ -75,6 +75,14 @@ function name(text) {
 const listText = (v) => v.join(',');
 const focusText = (f) => (f.kind === 'test' ? `test:${f.index}` : f.kind);
 
+/** The number of workers when the URL sets none: one per core, less two for the page itself (its
+ * drawing and the browser's own threads), at most 4 (a batch of 32 in pieces of 8). Measured on 2
+ * cores: a second worker gave 0.90x the examples/s of one (BENCHMARKS.md), so there it is 1. */
+export const MAX_WORKERS = 16;          // as many as session.py's MAX_WORKERS
+export function defaultWorkers(cores = navigator.hardwareConcurrency || 1) {
+  return Math.max(1, Math.min(4, cores - 2));
+}
+
 /** key -> {parse(text, note), format(value), default, run (true: it defines the run, so embeds with
  * different values never share one), doc}. `default: null` means "not set". */
 export const KEYS = {
@@ -82,7 +90,7 @@ export const KEYS = {
   spec: { parse: specText, default: null, run: true, doc: 'a JSON layer list, validated by pycore' },
   dataset: { parse: name, default: null, run: true, doc: 'mnist or fashion-mnist' },
   seed: { parse: number({ min: 0, max: 2 ** 32 - 1, integer: true }), default: null, run: true, doc: 'a whole number' },
-  workers: { parse: number({ min: 1, max: 16, integer: true }), default: null, doc: 'workers that train the run together (data-parallel), 1 to 16' },
+  workers: { parse: number({ min: 1, max: MAX_WORKERS, integer: true }), default: null, doc: `workers that train the run together (data-parallel), 1 to ${MAX_WORKERS}` },
   trainer: { parse: name, default: null, run: true, doc: "a named trainer: fast (the default) or convnetjs; the keys below change it" },
   method: { parse: oneOf(METHODS), default: null, run: true, doc: 'the update rule' },
   learning_rate: { parse: number({ min: 0 }), default: null, run: true, doc: 'a number' },

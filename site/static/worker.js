@@ -77,6 +77,7 @@ async function loadReferences() {
 
 // Session methods return {ok} or {error} (a PycoreError message for bad user input).
 function call(method, ...args) { return bridge.call(session, method, ...args); }
+const check = (r) => { if (r.error) throw new Error(r.error); return r.ok; };   // an answer that must not fail
 
 async function start() {
   const manifestReady = fetchBytes('data/manifest.json').then((b) => JSON.parse(new TextDecoder().decode(b)));
@@ -93,7 +94,7 @@ async function start() {
   manifest = await manifestReady;
   await configured;
   const notes = await openSession();
-  setWorkers();
+  check(setWorkers());
   const first = call('dataset_name').ok;
   announce(notes);
   progress('downloading the first training images');
@@ -233,17 +234,19 @@ function serveSnapshots(free = null, fresh = true) {
 
 // Data-parallel training (helpers.js): the workers the page asked for, and their helpers once started.
 let helpers = null, wantedWorkers = 1, pending = null;
-function setWorkers() {
-  const asked = config.values.workers || 1;
+// -> {ok: n} or {error} (n is refused: not a whole number from 1 to 16)
+function setWorkers(asked = config.values.workers || 1) {
   let n = asked;
   if (asked > 1 && typeof Worker === 'undefined') {
     n = 1;
     post({ type: 'notice', text: `This browser's ${SHARED ? 'shared ' : ''}worker cannot start workers of its own, so the run trains on one core instead of ${asked}.` });
   }
-  wantedWorkers = n;
   const r = call('set_workers', n);
-  if (r.error) throw new Error(r.error);
-  if (helpers) call('set_ready', pyodide.toPy(helpers.ready()));   // a fresh session, the same helpers
+  if (r.error) return r;
+  wantedWorkers = n;
+  if (helpers && helpers.count !== n - 1) { helpers.stop(); helpers = null; }   // started again after the next step
+  call('set_ready', pyodide.toPy(helpers ? helpers.ready() : []));   // (a fresh session keeps the helpers)
+  return { ok: n };
 }
 // After the first step (so that they do not slow it), the helpers boot; until they are up, this
 // worker trains their pieces itself, with the same numbers.
@@ -271,17 +274,13 @@ async function trainSlice(budget) {
     }
     if (!(r.ok && r.ok.wait !== undefined)) break;
     const job = pending;
-    try {
-      const got = await job.result;
-      if (job.session !== session) continue;               // "Start fresh" made a new session meanwhile
-      const a = bridge.add_shards(session, got.serial, got.results);
-      if (a.error) throw new Error(a.error);
-      // Not this batch's answer (never seen; it would wait for ever): its pieces are trained here.
-      if (a.ok === false) call('take_back', r.ok.wait, pyodide.toPy(job.pieces));
-    } catch (err) {
-      if (!err.pieces) throw err;
-      if (job.session === session) call('take_back', r.ok.wait, pyodide.toPy(job.pieces));   // trained here instead
-    }
+    const got = await job.result;                          // {serial, results, lost}: it never fails
+    if (job.session !== session) continue;                 // "Start fresh" made a new session meanwhile
+    const added = check(bridge.add_shards(session, got.serial, got.results));
+    // Not this batch's answer (never seen; it would wait for ever): its pieces are trained here;
+    // so are those of a helper that failed (or that a change of workers stopped).
+    if (added === false) call('take_back', r.ok.wait, pyodide.toPy(job.pieces));
+    else if (got.lost.length) call('take_back', r.ok.wait, pyodide.toPy(got.lost));
   }
   const result = r.ok;
   if (result === undefined) return false;
@@ -384,6 +383,11 @@ const handlers = {
   },
   step(msg, p) { stepRequested = true; p.wantSnapshot = true; wake(); return true; },
   snapshot(msg, p) { p.wantSnapshot = true; if (paused || !trainingWanted()) serveSnapshots(); return true; },
+  workers(msg) {   // the workers control: from the next batch on (the batch under way is drawn again)
+    const r = setWorkers(msg.count);
+    if (r.ok) { config.values.workers = msg.count; post({ type: 'workers', workers: r.ok }); wake(); }
+    return r;
+  },
   options(msg) {   // the memory estimate follows the batch size and the update rule
     const r = call('set_options', pyodide.toPy(msg.options));
     if (r.ok) post({ type: 'cost', cost: call('memory').ok });
@@ -394,7 +398,7 @@ const handlers = {
   async fresh() {
     const old = session;
     const notes = await openSession({ restore: false });
-    setWorkers();
+    check(setWorkers());
     const kept = call('take_data', old);                   // the images already here, not downloaded again
     old.destroy();
     if (kept.error) { loading.clear(); loadData(call('dataset_name').ok); }

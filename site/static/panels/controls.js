@@ -1,4 +1,5 @@
-// The trainer panel: method and hyper-parameters (applied live), and the dataset.
+// The trainer panel: method and hyper-parameters (applied live), the dataset, and the workers.
+import { defaultWorkers, MAX_WORKERS } from '../state.js';
 import { message } from './message.js';
 
 export function mount(root, ctx) {
@@ -58,8 +59,29 @@ export function mount(root, ctx) {
     if (net) ctx.setUrl({ dataset: dataset.value });
   });
 
+  // Workers (data-parallel): 1 up to the cores this browser reports (at least 4, at most the URL
+  // key's limit), the default for this machine marked; applied from the next batch on.
+  const workers = root.querySelector('[data-control="workers"]');
+  const cores = navigator.hardwareConcurrency || 1, auto = defaultWorkers(cores);
+  const most = Math.min(MAX_WORKERS, Math.max(4, cores, ctx.url.workers || 1));
+  workers.replaceChildren(...Array.from({ length: most }, (_, i) => new Option(i + 1 === auto ? `${i + 1} (default here)` : String(i + 1), i + 1)));
+  workers.value = ctx.url.workers || auto;
+  root.querySelector('[data-role="workers-note"]').textContent = `this browser reports ${cores} core${cores === 1 ? '' : 's'}`;
+  workers.addEventListener('change', async () => {
+    const n = Number(workers.value);
+    try {
+      await ctx.request('workers', { count: n });
+      ctx.setUrl({ workers: n === auto ? null : n });
+      message(note, `${n} worker${n === 1 ? '' : 's'} from the next batch on; training goes on.`, false);
+    } catch (err) {
+      message(note, err.message);
+    }
+  });
+
   return {
-    onStats(s) { rateNow.textContent = s.rate == null ? 'set by adadelta itself' : Number(s.rate.toPrecision(4)).toString(); },   // None arrives as undefined
+    onStats(s) {
+      if (document.activeElement !== workers && s.workers) workers.value = s.workers;
+      rateNow.textContent = s.rate == null ? 'set by adadelta itself' : Number(s.rate.toPrecision(4)).toString(); },   // None arrives as undefined
     onNet(net, charts, datasets, presets, menu) {
       if (menu) {
         ({ trainers, default: defaultTrainer } = menu);
