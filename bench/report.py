@@ -93,7 +93,17 @@ def parallel_cell(p):
         return f"error: {p['error']}"
     n = p["workers"]
     runs = "; ".join(f"{k}: " + ", ".join(fmt(v) for v in vs) for k, vs in p["runs"].items())
-    return f"{fmt(p['examples_per_s_1'])} with 1, {fmt(p[f'examples_per_s_{n}'])} with {n}: {fmt(p['ratio'], 'x')} (runs {runs})"
+    text = f"{fmt(p['examples_per_s_1'])} with 1, {fmt(p[f'examples_per_s_{n}'])} with {n}: {fmt(p['ratio'], 'x')} (runs {runs})"
+    if p.get("cores"):
+        text += "; cores in use (main thread / renderer / machine): " + "; ".join(
+            f"{k}: " + " / ".join(mean_cores(runs_k, key) for key in ("main_thread", "renderer", "machine"))
+            for k, runs_k in p["cores"].items())
+    return text
+
+
+def mean_cores(runs, key):
+    values = [c.get(key) for c in runs]
+    return "—" if not values or None in values else f"{sum(values) / len(values):.2f}"
 
 
 def memory_cell(m):

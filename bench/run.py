@@ -168,25 +168,55 @@ EXAMPLES_NOW = """() => [performance.now(),
 
 def measure_parallel(browser, base, seconds, workers, rounds=2):
     """The default page's examples/s with 1 and with `workers` workers (data-parallel), views on,
-    alternating (1, N, 1, N, ...) so that a drift of the machine hits both alike."""
-    errors, runs = [], {1: [], workers: []}
+    alternating (1, N, 1, N, ...) so that a drift of the machine hits both alike. Beside each run,
+    the cores in use over the same window: the page's main thread (its tasks, from DevTools), its
+    renderer process (the main thread and every worker; Linux /proc) and the whole machine."""
+    errors, runs, cores = [], {1: [], workers: []}, {1: [], workers: []}
     for _ in range(rounds):
         for n in (1, workers):
             with closing(browser.new_context(viewport={"width": 1280, "height": 800})) as context:
                 watch_errors(context, errors)
+                before = renderer_pids()
                 page = context.new_page()
+                cdp = context.new_cdp_session(page)
+                cdp.send("Performance.enable")
                 page.goto(f"{base}?workers={n}")
                 page.wait_for_function(f"""() => document.querySelector('[data-stat="workers"]').textContent === '{n}'""",
                                        timeout=(BOOT_S + 60) * 1000)
                 log(f"parallel: {n} worker(s): {WARMUP_S} s warm-up, then {seconds:g} s")
                 page.wait_for_timeout(WARMUP_S * 1000)
+                pids = renderer_pids() - before
                 t0, e0 = page.evaluate(EXAMPLES_NOW)
+                c0 = cpu_seconds(cdp, pids)
                 page.wait_for_timeout(seconds * 1000)
                 t1, e1 = page.evaluate(EXAMPLES_NOW)
-                runs[n].append((e1 - e0) / ((t1 - t0) / 1000))
+                c1 = cpu_seconds(cdp, pids)
+                wall = (t1 - t0) / 1000
+                runs[n].append((e1 - e0) / wall)
+                cores[n].append({k: (c1[k] - c0[k]) / wall if c1[k] is not None else None for k in c1})
     one, many = float(np.median(runs[1])), float(np.median(runs[workers]))
     return {"workers": workers, "examples_per_s_1": one, f"examples_per_s_{workers}": many,
-            "runs": {str(k): v for k, v in runs.items()}, "ratio": many / one}, errors
+            "runs": {str(k): v for k, v in runs.items()}, "cores": {str(k): v for k, v in cores.items()},
+            "ratio": many / one}, errors
+
+
+def cpu_seconds(cdp, pids):
+    """CPU seconds so far: the page's main thread (DevTools' TaskDuration), its renderer processes
+    and the machine (None where /proc is missing)."""
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    renderer = machine = None
+    if os.path.isdir("/proc"):
+        renderer = 0.0
+        for pid in pids:
+            try:   # utime and stime, the 14th and 15th fields (after the command's closing parenthesis)
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                renderer += (int(fields[11]) + int(fields[12])) / tick
+            except OSError:
+                pass
+        busy = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        machine = (sum(map(int, busy)) - int(busy[3]) - int(busy[4])) / tick   # all but idle and iowait
+    return {"main_thread": metrics["TaskDuration"], "renderer": renderer, "machine": machine}
 
 
 def navigate(page, url, handler, requests):

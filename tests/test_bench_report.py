@@ -41,6 +41,10 @@ def test_the_parallel_run_gives_a_target_and_a_row():
     assert dict(report.table_rows(r))["data-parallel: examples/s with 1 and N workers, views on (median)"] == (
         "1,500 with 1, 1,350 with 2: 0.90x (runs 1: 1,695, 1,321; 2: 1,425, 1,276)")
     assert report.targets({"ratios": r["ratios"]})[-2]["met"] is None      # not measured
+    r["parallel"]["cores"] = {"1": [{"main_thread": 0.5, "renderer": 1.25, "machine": 1.75}] * 2,
+                              "2": [{"main_thread": 0.5, "renderer": 1.5, "machine": 2.0}, {"main_thread": 0.25, "renderer": 1.5, "machine": None}]}
+    assert dict(report.table_rows(r))["data-parallel: examples/s with 1 and N workers, views on (median)"].endswith(
+        "; cores in use (main thread / renderer / machine): 1: 0.50 / 1.25 / 1.75; 2: 0.38 / 1.50 / —")
 
 
 def test_a_section_is_replaced_or_added_and_the_rest_kept():

@@ -88,7 +88,9 @@ def legend_values(w, chart):
 
 def test_charts_read_out_values_on_hover_and_the_loss_goes_log(w):
     wait_until(lambda: int(w.page.get_attribute('#loss-chart', 'data-points') or 0) >= 3, 30, 'a few chart points')
-    box = w.page.locator('#loss-chart canvas').bounding_box()
+    canvas = w.page.locator('#loss-chart canvas')
+    canvas.scroll_into_view_if_needed()                 # a mouse outside the viewport hovers nothing
+    box = canvas.bounding_box()
     w.page.mouse.move(box['x'] + box['width'] * 0.6, box['y'] + box['height'] * 0.5)
     shown = wait_until(lambda: (v := legend_values(w, '#loss-chart')) and v['classification loss'] not in ('', '—') and v, 5,
                        'the readout')
