@@ -166,11 +166,12 @@ EXAMPLES_NOW = """() => [performance.now(),
     Number(document.querySelector('[data-stat="examples"]').textContent.replace(/,/g, ''))]"""
 
 
-def measure_parallel(browser, base, seconds, workers, rounds=2):
+def measure_parallel(browser, base, seconds, workers, rounds=2, query=""):
     """The default page's examples/s with 1 and with `workers` workers (data-parallel), views on,
     alternating (1, N, 1, N, ...) so that a drift of the machine hits both alike. Beside each run,
     the cores in use over the same window: the page's main thread (its tasks, from DevTools), its
-    renderer process (the main thread and every worker; Linux /proc) and the whole machine."""
+    renderer process (the main thread and every worker; Linux /proc) and the whole machine.
+    query: more of the page's URL keys ("refresh=hold&": the views held, to see what drawing costs)."""
     errors, runs, cores = [], {1: [], workers: []}, {1: [], workers: []}
     for _ in range(rounds):
         for n in (1, workers):
@@ -180,7 +181,7 @@ def measure_parallel(browser, base, seconds, workers, rounds=2):
                 page = context.new_page()
                 cdp = context.new_cdp_session(page)
                 cdp.send("Performance.enable")
-                page.goto(f"{base}?workers={n}")
+                page.goto(f"{base}?{query}workers={n}")
                 page.wait_for_function(f"""() => document.querySelector('[data-stat="workers"]').textContent === '{n}'""",
                                        timeout=(BOOT_S + 60) * 1000)
                 log(f"parallel: {n} worker(s): {WARMUP_S} s warm-up, then {seconds:g} s")

@@ -167,6 +167,7 @@ class Batch:
         self.done = 0                 # examples whose gradients are in
         self.parts = 0                # parts trained here
         self.local = 0                # examples trained here
+        self.last_pass = None         # the first example of the last pass here: the net's layers hold it at index 0
         self.stats = None             # set by the last part
         self.predictions = np.zeros(self.n, dtype=np.int64) if np.ndim(y) == 1 else None
         P = len(self.bounds)
@@ -214,6 +215,7 @@ class Batch:
             g *= g.dtype.type(size)
             self._sums[k] = g if self._sums[k] is None else self._sums[k].__iadd__(g)
         self._next[k] += size
+        self.last_pass = lo
         self.done += size
         self.local += size
         self.parts += 1

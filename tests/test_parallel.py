@@ -183,3 +183,41 @@ def test_a_save_while_helpers_compute_continues_exactly():
     t.set_workers(2)
     t.set_ready([1])
     assert np.array_equal(drive(t, FakeHelpers(), 8), after)
+
+
+def test_a_slice_report_sends_the_next_batch_ahead():
+    # The helpers compute the next batch while the leader reports: the report carries its job.
+    s = loaded_session()
+    s.set_workers(2)
+    s.set_ready([1])
+    h = FakeHelpers()
+    first = s.train_for(0)
+    assert set(first) == {'send'}
+    assert s.train_for(0) == {'wait': first['send']['serial']}
+    assert bridge.add_shards(s, first['send']['serial'], h.run(first['send'])) == {'ok': True}
+    r = s.train_for(0)
+    assert r['stats']['trained'] == s.trainer.options.batch_size and r['send']['serial'] == first['send']['serial'] + 1
+    assert s.batch is not None and not s.batch.waiting          # its local piece is still to do
+
+
+def test_the_latest_example_is_drawn_from_the_layers_when_they_hold_it(monkeypatch):
+    # With a helper computing piece 1, this worker's last pass was piece 0, which begins with the
+    # latest training example: its views come from the layers, with no extra pass. When this worker
+    # trained piece 1 after it, they cannot.
+    for ready, extra_pass in (([1], False), ([], True)):
+        s = loaded_session()
+        s.set_workers(2)
+        s.set_ready(ready)
+        h, passes = FakeHelpers(), []
+        real = s.snapshot
+        monkeypatch.setattr(s, 'snapshot', lambda *a: passes.append(1) or real(*a))
+        r = s.train_for(0, want_snapshot=True)
+        while not r.get('stats'):
+            if 'send' in r:
+                s.pending = (r['send']['serial'], h.run(r['send']))
+            elif 'wait' in r:
+                bridge.add_shards(s, *s.pending)
+            r = s.train_for(0, want_snapshot=True)
+        snap = r['snapshot']
+        assert snap['source'] == 'the latest training example' and bool(passes) == extra_pass
+        np.testing.assert_array_equal(snap['layers'][0]['act']['data'].ravel(), s.last_example[0].ravel())

@@ -225,7 +225,7 @@ class Session:
         With helpers (set_workers, set_ready) a call can also stop early, the slice going on in
         the next call: {'send': job} when a batch was drawn whose pieces the helpers compute (the
         worker posts the job, see job()), {'wait': serial} when only their results are missing (the
-        worker hands them to add_shards).
+        worker hands them to add_shards). A slice's report can carry a 'send' too: the next batch's.
         """
         usable = self._usable()
         if len(usable) == 0:
@@ -250,7 +250,15 @@ class Session:
         if not t['trained']:
             self.tally = None
             return {'stats': None, 'snapshot': None, 'part': {'done': b.done, 'of': b.n, 'size': self.part}}
-        return self._report(want_snapshot)
+        ahead = None
+        if self.shards > 1 and self.batch is None and not t['stop']:
+            # The next batch goes out before this slice's report, so that the helpers compute their
+            # pieces of it while this worker reports, scores and yields. Drawn whether or not they
+            # are up, so that the run does not depend on when they come up.
+            self._draw(usable)
+            ahead = self.job() if self.batch.remote else None
+        out = self._report(want_snapshot)
+        return {**out, 'send': ahead} if ahead else out
 
     def _draw(self, usable):
         """The next batch: B random training images, each randomly cropped, cut into one piece per
@@ -344,9 +352,10 @@ class Session:
         self.last_example = (x[0], int(y[0]))
         snap = None
         if want_snapshot:
-            # The latest training example is in the layers (index 0 of the last batch) if that batch
-            # was trained in one part and was the last work done: then drawing it costs no extra pass.
-            in_layers = b.parts == 1 and len(b.bounds) == 1 and t['batch'] is b and self.batch is None
+            # The latest training example (the last batch's first) is in the layers if this worker's
+            # last pass began with it and no pass came after (a batch drawn ahead has had none):
+            # then drawing it costs no extra pass.
+            in_layers = b.last_pass == 0 and t['batch'] is b and (self.batch is None or self.batch.parts == 0)
             snap = (self._pack(pycore.snapshot(self.net, 0), self.net.layers[-1].out[0].ravel(), int(y[0]),
                                'the latest training example') if self.focus is None and in_layers
                     else self.snapshot())

@@ -259,6 +259,10 @@ function startHelpers() {
   });
 }
 
+function sendJob(job) {
+  pending = { session, pieces: job.pieces.map((p) => p.piece), result: helpers.run(job) };
+}
+
 // -> false (no training data yet), 'part' (a slow batch under way, no update yet) or true.
 async function trainSlice(budget) {
   // The slice's own snapshot is of the latest training example: ask for it when a port wants that.
@@ -267,11 +271,7 @@ async function trainSlice(budget) {
   for (;;) {
     r = call('train_for', budget, wantFree);   // plain JS values: no proxies to free
     if (r.error) throw new Error(r.error);
-    if (r.ok && r.ok.send) {
-      pending = { session, pieces: r.ok.send.pieces.map((p) => p.piece), result: helpers.run(r.ok.send) };
-      pending.result.catch(() => {});
-      continue;
-    }
+    if (r.ok && r.ok.send && !r.ok.stats) { sendJob(r.ok.send); continue; }
     if (!(r.ok && r.ok.wait !== undefined)) break;
     const job = pending;
     const got = await job.result;                          // {serial, results, lost}: it never fails
@@ -284,6 +284,7 @@ async function trainSlice(budget) {
   }
   const result = r.ok;
   if (result === undefined) return false;
+  if (result.send) sendJob(result.send);                  // the next batch, computed while this one is shown
   if (!result.stats) { serveSnapshots(null, false); return 'part'; }   // a slow batch, still in parts
   post({ type: 'stats', stats: result.stats });
   if (result.stats.diverged && !diverged) {
