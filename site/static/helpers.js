@@ -33,14 +33,20 @@ export class Helpers {
   }
 
   lose(piece, why) {
+    if (!this.drop(piece, why)) return;
+    this.onLost(piece, why);
+    this.onReady(this.ready());
+  }
+
+  // The helper of `piece` stops; what it owed is rejected. -> false if there was none.
+  drop(piece, why) {
     const h = this.workers.get(piece);
-    if (!h) return;
+    if (!h) return false;
     this.workers.delete(piece);
     clearTimeout(h.timer);
     h.worker.terminate();
     if (h.owed) h.owed.reject(new Error(why));
-    this.onLost(piece, why);
-    this.onReady(this.ready());
+    return true;
   }
 
   /** Post job's pieces to their helpers. -> Promise<{serial, results, lost}>: the results of the
@@ -61,12 +67,5 @@ export class Helpers {
   }
 
   /** Every helper stops; what they owed counts as lost. */
-  stop() {
-    for (const [piece, h] of [...this.workers]) {
-      this.workers.delete(piece);
-      clearTimeout(h.timer);
-      h.worker.terminate();
-      if (h.owed) h.owed.reject(new Error('stopped'));
-    }
-  }
+  stop() { for (const piece of [...this.workers.keys()]) this.drop(piece, 'stopped'); }
 }

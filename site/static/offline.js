@@ -17,14 +17,13 @@ function installed(registration, version) {
   const ours = (w) => w && new URL(w.scriptURL).searchParams.get('v') === version;
   const done = (w) => ['installed', 'activating', 'activated'].includes(w.state);
   return new Promise((resolve, reject) => {
-    const check = () => {
-      const w = [registration.installing, registration.waiting, registration.active].find(ours);
-      if (!w) return false;
-      if (done(w)) { resolve(); return true; }
-      if (w.state === 'redundant') { reject(new Error('the service worker failed to install')); return true; }
-      w.addEventListener('statechange', () => { if (done(w)) resolve(); else if (w.state === 'redundant') reject(new Error('the service worker failed to install')); });
-      return true;
+    const watch = (w) => {
+      if (done(w)) resolve();
+      else if (w.state === 'redundant') reject(new Error('the service worker failed to install'));
+      else w.addEventListener('statechange', () => watch(w), { once: true });
     };
-    if (!check()) registration.addEventListener('updatefound', check, { once: true });
+    const w = [registration.installing, registration.waiting, registration.active].find(ours);
+    if (w) watch(w);
+    else registration.addEventListener('updatefound', () => { if (ours(registration.installing)) watch(registration.installing); }, { once: true });
   });
 }

@@ -386,7 +386,7 @@ const handlers = {
   snapshot(msg, p) { p.wantSnapshot = true; if (paused || !trainingWanted()) serveSnapshots(); return true; },
   workers(msg) {   // the workers control: from the next batch on (the batch under way is drawn again)
     const r = setWorkers(msg.count);
-    if (r.ok) { config.values.workers = msg.count; post({ type: 'workers', workers: r.ok }); wake(); }
+    if (r.ok) { config.values.workers = msg.count; wake(); }   // every page's stats show it
     return r;
   },
   options(msg) {   // the memory estimate follows the batch size and the update rule
