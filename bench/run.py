@@ -40,6 +40,7 @@ WARMUP_S = 10        # training time on the page before its throughput window op
 WARM_RUNS = 2        # warm-cache navigations (their median is the figure)
 WORKER_PATHS = ("/pyodide/", "/py/", "/data/")   # what the page's training worker fetches
 MEMORY_S = 30        # training before the page's memory is read
+FLOOR_SETTLE_S = 5   # and the floor page's, after its NumPy import
 BOOT_S = 90          # budget for Pyodide + NumPy + first data chunk on a loaded machine
 
 
@@ -390,8 +391,30 @@ def measure_memory(browser, base, seconds):
         if not procs:
             raise RuntimeError("no new renderer process was found for the page")
         examples = int(page.text_content('[data-stat="examples"]').replace(",", ""))
+    floor, floor_errors = measure_floor(browser, base)
     return {**procs[0], "seconds": seconds, "examples": examples, "js_heap_used": metrics["JSHeapUsedSize"],
-            "js_heap_total": metrics["JSHeapTotalSize"], "other_renderers": len(procs) - 1}, errors
+            "js_heap_total": metrics["JSHeapTotalSize"], "other_renderers": len(procs) - 1,
+            "floor": floor}, errors + floor_errors
+
+
+def measure_floor(browser, base):
+    """The renderer memory of a page whose worker only starts Pyodide and imports NumPy from the site's
+    files (bench/static/floor.html): what the runtime takes before anything of ours is loaded."""
+    before = renderer_pids()
+    with closing(browser.new_context(viewport={"width": 1280, "height": 800})) as context:
+        errors = []
+        watch_errors(context, errors)
+        page = context.new_page()
+        log("floor: Pyodide and NumPy alone")
+        page.goto(base + "bench/floor.html")
+        ready = page.evaluate("window.floor")      # a promise (floor.js, run before the load event)
+        if "error" in ready:
+            raise RuntimeError(ready["error"])
+        page.wait_for_timeout(FLOOR_SETTLE_S * 1000)
+        procs = sorted((process_memory(pid) for pid in renderer_pids() - before), key=lambda m: -m["rss"])
+        if not procs:
+            raise RuntimeError("no new renderer process was found for the floor page")
+    return {**procs[0], "wasm_heap": ready["wasm_heap"]}, errors
 
 
 def proc_field(path, key):
@@ -445,6 +468,12 @@ METHOD = """
   page's own evaluation), so scoring takes none of the page's CPU. A time is when the first copy at
   or above the goal was saved, in seconds since navigation. The page's own whole-test-set
   evaluation (a few seconds after the test images arrive, then every minute) runs as usual.
+- Memory: the default page's renderer process (the largest new one) after 30 s of training, from
+  /proc/PID/smaps_rollup (RSS, PSS and its anonymous part), and its main thread's JS heap (DevTools).
+  The floor, in the same run: a page (bench/static/floor.html) whose module worker starts Pyodide
+  and imports NumPy from the site's own files and does nothing else, read 5 s after the import.
+  The page minus the floor is what is ours: the images (55 MB as uint8 in the WebAssembly heap), the
+  training's temporaries, the views and the page.
 - Data-parallel (`--workers N`): the default page with `?workers=1` and `?workers=N` alternated,
   each in a new browser context, after the helpers are up and 10 s of training; examples/s over the
   window as above (median of the rounds). Beside each run, the cores in use over the same window:

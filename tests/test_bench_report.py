@@ -32,6 +32,20 @@ def test_the_targets_read_memory_and_the_default_trainers_time_to_98():
     assert {row["target"]: row for row in report.targets(r)}["test accuracy ≥98% within 60 s of page load"]["met"] is False
 
 
+def test_the_memory_floor_gets_a_row_and_says_when_it_blocks_the_target():
+    r = {"ratios": {"page / ConvNetJS": 6.0, "pycore worker / ConvNetJS": 8.0, "Pyodide / native CPython": 0.7},
+         "memory": {"rss": 500e6, "pss": 400e6, "pss_anon": 300e6, "js_heap_used": 8e6, "js_heap_total": 15e6,
+                    "examples": 40000, "floor": {"rss": 280e6, "pss": 190e6, "pss_anon": 100e6, "wasm_heap": 36e6}}}
+    assert dict(report.table_rows(r))["renderer memory floor: a page whose worker only starts Pyodide and imports NumPy"] == (
+        "280.00 MB RSS, 190.00 MB PSS, WebAssembly heap 36.00 MB; the page takes 220.00 MB RSS (210.00 MB PSS) more")
+    rows = {row[0]: row for row in report.target_rows({**r, "targets": report.targets(r)})}
+    assert rows["renderer memory ≤250 MB (RSS, default page)"][2] == (
+        "not met; blocked by the runtime: Pyodide and NumPy alone take 280.00 MB")
+    r["memory"]["floor"]["rss"] = 200e6
+    rows = {row[0]: row for row in report.target_rows({**r, "targets": report.targets(r)})}
+    assert rows["renderer memory ≤250 MB (RSS, default page)"][2] == "not met (the runtime's floor is 200.00 MB)"
+
+
 def test_the_parallel_run_gives_a_target_and_a_row():
     r = {"ratios": {"page / ConvNetJS": 6.0, "pycore worker / ConvNetJS": 8.0, "Pyodide / native CPython": 0.7},
          "parallel": {"workers": 2, "examples_per_s_1": 1500.0, "examples_per_s_2": 1350.0, "ratio": 0.9,

@@ -12,7 +12,7 @@ from pycore import PycoreError
 bridge = pytest.importorskip('bridge')   # site/py is put on sys.path by conftest.py
 import datasets  # noqa: E402
 from config import TRAINERS  # noqa: E402
-import session  # noqa: E402
+import stepping  # noqa: E402
 
 CLASSES = [str(i) for i in range(10)]
 
@@ -92,8 +92,8 @@ def test_validation_images_are_never_trained_on(monkeypatch):
     raw, labels, images = chunk(300)
     s.add_chunk('mnist', 'train', raw, 300)
     seen = []
-    real = session.random_crops
-    monkeypatch.setattr(session, 'random_crops', lambda imgs, size, rng: (seen.append(imgs.copy()), real(imgs, size, rng))[1])
+    real = stepping.random_crops
+    monkeypatch.setattr(stepping, 'random_crops', lambda imgs, size, rng: (seen.append(imgs.copy()), real(imgs, size, rng))[1])
     s.train_for(30)
     val = {images[i].tobytes() for i in np.flatnonzero(s.ds.is_validation)}
     assert val and seen

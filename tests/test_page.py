@@ -111,6 +111,26 @@ def test_layer_canvases_first_appear_a_few_per_frame(site, serve, browser):
         w.close()
 
 
+def test_layer_boxes_out_of_sight_are_skipped_by_the_browser_and_shown_when_scrolled_to(serve, open_page):
+    """The browser lays out and paints only the layer boxes in sight (content-visibility), as their
+    canvases change several times a second; one scrolled to shows what was drawn meanwhile."""
+    w = open_page(serve())
+    w.wait_state('training', BOOT_S)
+    w.page.evaluate("""() => new Promise((resolve) => document.addEventListener('views-painted', resolve, { once: true }))""")
+    seen = """() => [...document.querySelectorAll('#layers .layer')].map((b) => b.querySelector('.rows').checkVisibility({ contentVisibilityAuto: true }))"""
+    at_top = w.page.evaluate(seen)
+    # The network view starts below the fold: the boxes near it are rendered, the rest are not.
+    assert len(at_top) == 9 and not at_top[-1] and sum(at_top) <= 5, at_top
+    w.page.evaluate("document.querySelector('#layers .layer[data-type=\"softmax\"]').scrollIntoView()")
+    wait_until(lambda: w.page.evaluate(seen)[-1], 5, 'the softmax box to be rendered once in sight')
+    assert not w.page.evaluate(seen)[0]                         # ...and the input box, now above, is skipped
+    # What was drawn while it was skipped is there: ten probabilities that sum to one.
+    probs = w.page.evaluate("""() => [...document.querySelectorAll('.layer[data-type="softmax"] .bar-value')]
+        .map((b) => Number(b.textContent))""")
+    assert len(probs) == 10 and abs(sum(probs) - 1) < 0.01, probs
+    assert w.errors == []
+
+
 def test_pause_and_resume(serve, open_page):
     w = open_page(serve())
     w.wait_state('training', BOOT_S)
