@@ -22,6 +22,13 @@ def ratios(r):
             "Pyodide / native CPython": ratio(per_s["pycore_worker"], per_s["native"])}
 
 
+def longest_task(r):
+    """The longest main-thread task since the first step, with the network view in sight or not."""
+    found = [v for v in (value(r, "page", "main_thread", "longest_task_ms"),
+                         value(r, "page", "main_thread_in_sight", "longest_task_ms")) if v is not None]
+    return max(found) if found else None
+
+
 def targets(r):
     """The issue's targets with the measured value and whether each is met (None: not measured)."""
     page_x = r["ratios"]["page / ConvNetJS"]
@@ -30,8 +37,7 @@ def targets(r):
         ("pycore in Pyodide ≥50% of native", r["ratios"]["Pyodide / native CPython"], "%", lambda v: v >= 0.5),
         ("first step ≤4 s cold", value(r, "page", "cold", "first_step_s"), "s", lambda v: v <= 4),
         ("first step ≤2 s warm", value(r, "page", "warm", "first_step_s"), "s", lambda v: v <= 2),
-        ("no main-thread task >50 ms while training", value(r, "page", "main_thread", "longest_task_ms"),
-         "ms", lambda v: v <= 50),
+        ("no main-thread task >50 ms while training", longest_task(r), "ms", lambda v: v <= 50),
         ("views refresh ≥10 Hz", value(r, "page", "main_thread", "views_per_s"), "Hz", lambda v: v >= 10),
         ("renderer memory ≤250 MB (RSS, default page)", value(r, "memory", "rss"), "MB", lambda v: v <= 250e6),
         ("2 workers ≥1.4x the examples/s of 1, views on", value(r, "parallel", "ratio"), "x", lambda v: v >= 1.4),
@@ -110,6 +116,14 @@ def mean_cores(runs, key):
     return "—" if not values or None in values else f"{sum(values) / len(values):.2f}"
 
 
+def in_sight_cell(mt):
+    if not mt:
+        return "—"
+    return (f"{fmt(mt['longest_task_ms'])} ({mt['long_tasks']} tasks >50 ms; in the window: "
+            f"{fmt(mt['longest_task_in_window_ms'])}); " + " / ".join(fmt(mt.get(f"frame_p{q}_ms")) for q in (50, 95, 99))
+            + f"; {fmt(mt['views_per_s'])} ({fmt(mt['layer_paints_per_s'])} layer-canvas paints/s)")
+
+
 def floor_cell(m):
     f = (m or {}).get("floor")
     if not f:
@@ -146,6 +160,8 @@ def table_rows(r):
         ("frame time p50 / p95 / p99 (ms)", " / ".join(fmt(mt.get(f"frame_p{q}_ms")) for q in (50, 95, 99))),
         ("layer views refreshed per second", f"{fmt(mt.get('views_per_s'))} "
          f"({fmt(mt.get('layer_paints_per_s'))} layer-canvas paints/s)"),
+        ("with the network view in sight: longest main-thread task since scrolling to it (ms); frame "
+         "time p50 / p95 / p99 (ms); views refreshed per second", in_sight_cell(pg.get("main_thread_in_sight"))),
         ("renderer memory of the default page after 30 s of training", memory_cell(r.get("memory"))),
         ("renderer memory floor: a page whose worker only starts Pyodide and imports NumPy", floor_cell(r.get("memory"))),
         ("data-parallel: examples/s with 1 and N workers, views on (median)", parallel_cell(r.get("parallel"))),

@@ -41,6 +41,7 @@ WARM_RUNS = 2        # warm-cache navigations (their median is the figure)
 WORKER_PATHS = ("/pyodide/", "/py/", "/data/")   # what the page's training worker fetches
 MEMORY_S = 30        # training before the page's memory is read
 FLOOR_SETTLE_S = 5   # and the floor page's, after its NumPy import
+IN_SIGHT_S = 3       # after scrolling the network view into sight, before its frame timing
 BOOT_S = 90          # budget for Pyodide + NumPy + first data chunk on a loaded machine
 
 
@@ -307,6 +308,20 @@ def training_window(page, seconds):
     return throughput, responsiveness(probe, trained_from, first, last)
 
 
+def in_sight_window(page, seconds):
+    """The main-thread figures over `seconds` with the network view scrolled into sight, after
+    IN_SIGHT_S: the page paints only the layer boxes the browser renders (in or near sight), so the
+    default scroll position, with the network below the fold, is its lightest case. The longest
+    task counts from the scroll on, which includes first painting the boxes that came into sight."""
+    log(f"page: network view in sight, {IN_SIGHT_S} s, then {seconds:g} s of frame timing")
+    scrolled = page.evaluate("() => { document.querySelector('#layers').scrollIntoView(); return performance.now(); }")
+    page.wait_for_timeout(IN_SIGHT_S * 1000)
+    first = page_sample(page)
+    page.wait_for_timeout(seconds * 1000)
+    last = page_sample(page)
+    return responsiveness(page.evaluate("window.__bench"), scrolled, first, last)
+
+
 def warm_starts(page, base, handler, requests):
     """Navigate to the page again WARM_RUNS times; the last run's figures with the median time."""
     runs = []
@@ -329,8 +344,10 @@ def measure_page(playwright, profile, base, handler, seconds):
         log("page: cold start (fresh profile: empty cache)")
         cold = navigate(page, base, handler, requests)
         throughput, main_thread = training_window(page, seconds)
+        in_sight = in_sight_window(page, seconds)
         warm = warm_starts(page, base, handler, requests)
-    return {"cold": cold, "warm": warm, "throughput": throughput, "main_thread": main_thread}, errors
+    return {"cold": cold, "warm": warm, "throughput": throughput, "main_thread": main_thread,
+            "main_thread_in_sight": in_sight}, errors
 
 
 def measure_accuracy(browser, base, site, seconds):
@@ -460,7 +477,11 @@ METHOD = """
   step) and a requestAnimationFrame loop (frame-to-frame times in the window). A layer view refresh
   is a complete repaint of every layer box from one snapshot (the page paints a few milliseconds
   per frame and signals the end with a `views-painted` event); canvas paints/s counts every
-  `putImageData` and `drawImage` on a canvas inside `#layers`.
+  `putImageData` and `drawImage` on a canvas inside `#layers`. The page opens with the network view
+  below the fold, and the browser renders (and the page paints) only the layer boxes in or near
+  sight, so the same figures are taken again with the network view scrolled into sight (its longest
+  task counted from the scroll, which includes the first paint of the boxes that came into view);
+  the target takes the longer of the two.
 - Accuracy: a freshly loaded page (new incognito-style context: empty cache, no saved run, every
   view drawing) trains with the default trainer (the plain URL), then another with
   `?trainer=convnetjs`. Every 2.5 s the benchmark clicks the page's Save button and keeps the run

@@ -119,7 +119,8 @@ export function rowCount(views) {
  * weights, wgrads}]}, each quantity {data: Float32Array, shape, min, max} or null. Paints rows in
  * page order from row index `from` (see rowCount) for about budgetMs, at least one row, and stops
  * before a row whose canvases would make more than maxShown canvases appear for the first time:
- * the page's first paint of a canvas costs the browser about a millisecond. -> the index of the
+ * the page's first paint of a canvas costs the browser about a millisecond. Rows of a box the
+ * browser skips (view.skipped: out of sight) are passed over and marked stale. -> the index of the
  * next row to paint, rowCount(views) when all are done. */
 export function drawSnapshot(views, snapshot, from = 0, budgetMs = Infinity, maxShown = Infinity) {
   const end = performance.now() + budgetMs;
@@ -142,7 +143,7 @@ export function drawSnapshot(views, snapshot, from = 0, budgetMs = Infinity, max
   let next = from, shown = 0;
   for (; next < rows.length; next++) {
     const row = rows[next];
-    const fresh = row.data && !row.shown ? row.parts.length : 0;
+    const fresh = row.data && !row.shown && !row.view.skipped ? row.parts.length : 0;
     if (next > from && (performance.now() >= end || (fresh && shown + fresh > maxShown))) break;
     shown += fresh;
     const view = row.view;
@@ -153,7 +154,9 @@ export function drawSnapshot(views, snapshot, from = 0, budgetMs = Infinity, max
     }
     setEmpty(row, !row.data);
     if (!row.data) continue;
+    if (view.skipped) { row.stale = true; continue; }   // out of sight: painted when it comes back
     row.shown = true;
+    row.stale = false;
     if (row.bars) {
       drawBars(row, row.data, label);
       const source = snapshot.source ? `${snapshot.source} image` : '';

@@ -245,7 +245,10 @@ export function buildLayers(root, layers, { only = null, rows = null, grow = 1 }
     box.append(info, rowsEl);
     root.append(box);
     fitObserver.observe(rowsEl);
-    const view = { index: i, type, shape, box, rowsEl, rows: [], actStat, gradStat };
+    const view = { index: i, type, shape, box, rowsEl, rows: [], actStat, gradStat, skipped: false };
+    // Painting a box the browser skips (out of sight, layers.css) is wasted: drawSnapshot passes
+    // over it while it is skipped.
+    box.addEventListener('contentvisibilityautostatechange', (e) => { view.skipped = e.skipped; });
     // The rows and their canvases (a few hundred for a small net) are made by buildSome, a few
     // per frame, so that no frame stalls the page.
     const isBars = LOSSES.has(type);

@@ -267,22 +267,20 @@ function sendJob(job) {
 async function trainSlice(budget) {
   // The slice's own snapshot is of the latest training example: ask for it when a port wants that.
   const wantFree = focusKey === 'training' && [...ports.values()].some((p) => p.wantSnapshot && focusOf(p.focus) === 'training');
-  let r;
+  let result;
   for (;;) {
-    r = call('train_for', budget, wantFree);   // plain JS values: no proxies to free
-    if (r.error) throw new Error(r.error);
-    if (r.ok && r.ok.send && !r.ok.stats) { sendJob(r.ok.send); continue; }
-    if (!(r.ok && r.ok.wait !== undefined)) break;
+    result = check(call('train_for', budget, wantFree));   // plain JS values: no proxies to free
+    if (result && result.send && !result.stats) { sendJob(result.send); continue; }
+    if (!(result && result.wait !== undefined)) break;
     const job = pending;
     const got = await job.result;                          // {serial, results, lost}: it never fails
     if (job.session !== session) continue;                 // "Start fresh" made a new session meanwhile
     const added = check(bridge.add_shards(session, got.serial, got.results));
     // Not this batch's answer (never seen; it would wait for ever): its pieces are trained here;
     // so are those of a helper that failed (or that a change of workers stopped).
-    if (added === false) call('take_back', r.ok.wait, pyodide.toPy(job.pieces));
-    else if (got.lost.length) call('take_back', r.ok.wait, pyodide.toPy(got.lost));
+    if (added === false) call('take_back', result.wait, pyodide.toPy(job.pieces));
+    else if (got.lost.length) call('take_back', result.wait, pyodide.toPy(got.lost));
   }
-  const result = r.ok;
   if (result === undefined) return false;
   if (result.send) sendJob(result.send);                  // the next batch, computed while this one is shown
   if (!result.stats) { serveSnapshots(null, false); return 'part'; }   // a slow batch, still in parts
