@@ -128,6 +128,8 @@ def floor_cell(m):
     f = (m or {}).get("floor")
     if not f:
         return "—"
+    if "error" in f:
+        return f"error: {f['error']}"
     return (f"{fmt(f['rss'], 'MB')} RSS, {fmt(f['pss'], 'MB')} PSS, WebAssembly heap {fmt(f['wasm_heap'], 'MB')}; "
             f"the page takes {fmt(m['rss'] - f['rss'], 'MB')} RSS ({fmt(m['pss'] - f['pss'], 'MB')} PSS) more")
 

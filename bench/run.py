@@ -408,7 +408,11 @@ def measure_memory(browser, base, seconds):
         if not procs:
             raise RuntimeError("no new renderer process was found for the page")
         examples = int(page.text_content('[data-stat="examples"]').replace(",", ""))
-    floor, floor_errors = measure_floor(browser, base)
+    try:                  # a floor that fails to load leaves the page's figures standing
+        floor, floor_errors = measure_floor(browser, base)
+    except Exception as e:
+        log(f"floor: FAILED: {e}")
+        floor, floor_errors = {"error": str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}, []
     return {**procs[0], "seconds": seconds, "examples": examples, "js_heap_used": metrics["JSHeapUsedSize"],
             "js_heap_total": metrics["JSHeapTotalSize"], "other_renderers": len(procs) - 1,
             "floor": floor}, errors + floor_errors

@@ -44,6 +44,11 @@ def test_the_memory_floor_gets_a_row_and_says_when_it_blocks_the_target():
     r["memory"]["floor"]["rss"] = 200e6
     rows = {row[0]: row for row in report.target_rows({**r, "targets": report.targets(r)})}
     assert rows["renderer memory ≤250 MB (RSS, default page)"][2] == "not met (the runtime's floor is 200.00 MB)"
+    r["memory"]["floor"] = {"error": "floor worker: NumPy could not be loaded"}
+    assert dict(report.table_rows(r))["renderer memory floor: a page whose worker only starts Pyodide and imports NumPy"] == (
+        "error: floor worker: NumPy could not be loaded")
+    rows = {row[0]: row for row in report.target_rows({**r, "targets": report.targets(r)})}
+    assert rows["renderer memory ≤250 MB (RSS, default page)"][2] == "not met"
 
 
 def test_the_parallel_run_gives_a_target_and_a_row():
