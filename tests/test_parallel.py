@@ -109,14 +109,28 @@ class FakeHelpers:
 
     def __init__(self):
         self.helpers = {}
+        self.sent = {}            # piece -> the net version whose spec its helper was sent
 
     def run(self, job):
         out = []
         for p in job['pieces']:
             h = self.helpers.setdefault(p['piece'], helper.Helper())
-            out.append(h.piece(job['net']['version'], job['net']['spec'], job['weights'], job['part'], job['key'],
-                               p['piece'], p['x'], p['y']))
+            version = job['net']['version']
+            spec = None if self.sent.get(p['piece']) == version else job['net']['spec']   # once per net
+            self.sent[p['piece']] = version
+            out.append(h.piece(version, spec, job['weights'], job['part'], job['key'], p['piece'], p['x'], p['y']))
         return out
+
+
+def test_a_helper_builds_the_net_from_the_first_job_and_refuses_a_new_version_without_its_spec():
+    spec, net = json.dumps(pycore.CONVNETJS_MNIST), pycore.Net.from_spec(pycore.CONVNETJS_MNIST, seed=3)
+    x, y = np.zeros((2, 24, 24), np.uint8), np.array([1, 2])
+    h = helper.Helper()
+    first = h.piece(1, spec, flat_params(net), 2, [0, 0, 0], 1, x, y)
+    again = h.piece(1, None, flat_params(net), 2, [0, 0, 0], 1, x, y)       # the same net: no spec needed
+    assert np.array_equal(first['sums'], again['sums']) and first['loss'] == again['loss']
+    with pytest.raises(PycoreError, match='net version 2 came without its spec'):
+        h.piece(2, None, flat_params(net), 2, [0, 0, 0], 1, x, y)
 
 
 def drive(s, helpers, steps, budget=5):

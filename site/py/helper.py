@@ -6,6 +6,7 @@ import json
 import numpy as np
 
 import pycore
+from pycore import PycoreError
 from pycore.data import to_float
 from pycore.parallel import piece_sums, set_flat_params
 
@@ -18,6 +19,9 @@ class Helper:
         """One piece of a batch: x (n, crop, crop) uint8 crops, y (n,) labels, the weights as a flat
         float32 vector. -> {'piece', 'sums' (float32), 'loss', 'predictions' (int32)}."""
         if version != self.version:
+            if spec is None:      # the spec comes with a net's first job only (helpers.js)
+                raise PycoreError(f'a job for net version {version} came without its spec, and this helper '
+                                  f'holds version {self.version}')
             self.net, self.version = pycore.Net.from_spec(json.loads(spec)), version
         set_flat_params(self.net, weights)
         C, H, W = self.net.input_shape
@@ -43,5 +47,5 @@ def piece(version, spec, weights, part, key, index, x, y):
     """helper.js's one call: HELPER.piece with the JS values converted, the result exported."""
     from bridge import export
     key = key.to_py() if hasattr(key, 'to_py') else key
-    return export(HELPER.piece(int(version), str(spec), from_js(weights, np.float32), int(part), [int(k) for k in key],
+    return export(HELPER.piece(int(version), None if spec is None else str(spec), from_js(weights, np.float32), int(part), [int(k) for k in key],
                                int(index), from_js(x, np.uint8), from_js(y, np.int32)))

@@ -15,7 +15,7 @@ async function fetchBytes(path) {
 
 function work(job) {
   const out = job.pieces.map((p) => {
-    const r = piece(job.net.version, job.net.spec, job.weights, job.part, job.key, p.piece, p.x, p.y);
+    const r = piece(job.net.version, job.net.spec ?? null, job.weights, job.part, job.key, p.piece, p.x, p.y);
     const plain = r.toJs ? r.toJs({ dict_converter: Object.fromEntries }) : r;
     if (r.destroy) r.destroy();
     return plain;

@@ -11,7 +11,7 @@ export class Helpers {
     this.workers = new Map();     // piece -> {worker, ready, owed: {serial, resolve, reject} | null}
     for (let piece = 1; piece <= count; piece++) {
       const worker = new Worker(url, { type: 'module', name: `helper ${piece}` });
-      const h = { worker, ready: false, owed: null, timer: null };
+      const h = { worker, ready: false, owed: null, timer: null, netVersion: null };
       worker.onmessage = (e) => this.message(piece, e.data);
       worker.onerror = (e) => { e.preventDefault(); this.lose(piece, e.message || 'it failed'); };
       this.workers.set(piece, h);
@@ -58,7 +58,10 @@ export class Helpers {
       if (!h) { reject(new Error('no helper')); return; }
       h.owed = { serial: job.serial, resolve, reject };
       h.timer = setTimeout(() => this.lose(p.piece, `no answer in ${TIMEOUT_MS / 1000} s`), TIMEOUT_MS);
-      h.worker.postMessage({ ...common, pieces: [p] });
+      // The net's spec goes to a helper once per net: it builds the net when the version changes.
+      const net = h.netVersion === common.net.version ? { version: common.net.version } : common.net;
+      h.netVersion = common.net.version;
+      h.worker.postMessage({ ...common, net, pieces: [p] });
     }))).then((settled) => ({
       serial: job.serial,
       results: settled.filter((s) => s.status === 'fulfilled').flatMap((s) => s.value),
