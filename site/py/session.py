@@ -36,11 +36,7 @@ class Session(Stepping):
         self.focus = None
         self.last_example = None  # (x (C, H, W) float32, label) of the latest training batch
         self.last_eval = None
-        self.shards = 1           # pieces per batch: this worker and shards - 1 helpers (set_workers)
-        self.ready = set()        # the pieces whose helpers are up (set_ready)
-        self.serial = 0           # batches drawn, so that a helper's late answer is recognised
-        self.net_version = 0      # nets started, so that helpers know when to build the net anew
-        self.crops = None         # the batch under way's crops (B, crop, crop) uint8, for the helpers
+        self._init_stepping()
         self._start(*self._build(spec or pycore.CONVNETJS_MNIST, seed))
 
     def _build(self, spec, seed):
@@ -59,11 +55,7 @@ class Session(Stepping):
         self.net = net
         self.trainer = trainer or pycore.Trainer(net, **self.options)
         self.options = dict(self.trainer.options.__dict__)
-        self.batch = None         # a batch trained in parts, until its update is done (pycore.Batch)
-        self.batch_rng = None     # the data order's state before that batch was drawn, for save()
-        self.tally = None         # the statistics of the slice under way (train_for)
-        self.net_version += 1
-        self.part = self._part_size(self.options['batch_size'])
+        self._start_stepping()
         self.rng = np.random.default_rng([self.seed, net.seed])
         self.eval_rng = np.random.default_rng([self.seed, net.seed, 1])
         self.train_acc = Window(self.TRAIN_WINDOW)

@@ -15,7 +15,8 @@ from pycore.data import random_crops, to_float
 class Stepping:
     """The training half of session.Session, which it is mixed into. It reads the session's net,
     trainer, data (ds), random generators, accuracy windows, guard and history, and keeps the batch
-    under way: batch, batch_rng, tally, crops, part; shards, ready, serial for the helpers."""
+    under way: batch, batch_rng, tally, crops, part; shards, ready, serial for the helpers (set up
+    by _init_stepping and, for every new net, _start_stepping)."""
 
     EVAL_RATIO = 10           # score one validation and one test image per this many trained
     EVAL_BATCH = 40           # ...in batches of at least this many, as each forward call has a fixed cost
@@ -24,6 +25,22 @@ class Stepping:
                               # 0.125 s for 89 M multiply-adds). Parts follow from the net, never from a
                               # timing, so that the same seed gives the same run.
     ELEMENTWISE = 20          # ...counting each value a layer outputs as this many multiply-adds
+
+    def _init_stepping(self):
+        """The state that outlives a net: the helpers' share of the batches."""
+        self.shards = 1           # pieces per batch: this worker and shards - 1 helpers (set_workers)
+        self.ready = set()        # the pieces whose helpers are up (set_ready)
+        self.serial = 0           # batches drawn, so that a helper's late answer is recognised
+        self.net_version = 0      # nets started, so that helpers know when to build the net anew
+        self.crops = None         # the batch under way's crops (B, crop, crop) uint8, for the helpers
+
+    def _start_stepping(self):
+        """A new net (session._start): no batch under way, parts sized for its batch size."""
+        self.batch = None         # a batch trained in parts, until its update is done (pycore.Batch)
+        self.batch_rng = None     # the data order's state before that batch was drawn, for save()
+        self.tally = None         # the statistics of the slice under way (train_for)
+        self.net_version += 1
+        self.part = self._part_size(self.options['batch_size'])
 
     def train_for(self, budget_ms, want_snapshot=False):
         """Train batches until `budget_ms` of work is done (at least one part of a batch).
