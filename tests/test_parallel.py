@@ -133,9 +133,10 @@ def test_a_helper_builds_the_net_from_the_first_job_and_refuses_a_new_version_wi
         h.piece(2, None, flat_params(net), 2, [0, 0, 0], 1, x, y)
 
 
-def drive(s, helpers, steps, budget=5):
+def drive(s, helpers, steps, budget=0):
     """The leader worker's loop: post each job, hand back the results (through the bridge, as
-    the worker does), until `steps` updates."""
+    the worker does), until `steps` updates. A zero budget trains one batch a call, so that it
+    stops at exactly `steps` however fast the machine is."""
     while s.trainer.steps < steps:
         r = s.train_for(budget)
         if 'send' in r:
@@ -199,8 +200,10 @@ def test_a_save_while_helpers_compute_continues_exactly():
     assert np.array_equal(drive(t, FakeHelpers(), 8), after)
 
 
-def test_a_slice_report_sends_the_next_batch_ahead():
-    # The helpers compute the next batch while the leader reports: the report carries its job.
+def test_a_slice_sends_the_next_batch_ahead_of_its_report(monkeypatch):
+    # The helpers compute the next batch while the leader scores and reports: the slice's end
+    # hands out the next batch's job first, and the report (held-out scoring and all) is the next
+    # call's answer.
     s = loaded_session()
     s.set_workers(2)
     s.set_ready([1])
@@ -209,9 +212,15 @@ def test_a_slice_report_sends_the_next_batch_ahead():
     assert set(first) == {'send'}
     assert s.train_for(0) == {'wait': first['send']['serial']}
     assert bridge.add_shards(s, first['send']['serial'], h.run(first['send'])) == {'ok': True}
+    scored = []
+    real = s._score_held_out
+    monkeypatch.setattr(s, '_score_held_out', lambda n: scored.append(n) or real(n))
+    ahead = s.train_for(0)
+    assert set(ahead) == {'send'} and ahead['send']['serial'] == first['send']['serial'] + 1 and scored == []
     r = s.train_for(0)
-    assert r['stats']['trained'] == s.trainer.options.batch_size and r['send']['serial'] == first['send']['serial'] + 1
+    assert r['stats']['trained'] == s.trainer.options.batch_size and 'send' not in r and scored == [r['stats']['trained']]
     assert s.batch is not None and not s.batch.waiting          # its local piece is still to do
+    assert s.train_for(0) == {'wait': ahead['send']['serial']}   # a new slice: that piece, then the helper's
 
 
 def test_the_latest_example_is_drawn_from_the_layers_when_they_hold_it(monkeypatch):

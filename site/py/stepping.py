@@ -54,13 +54,17 @@ class Stepping:
         With helpers (set_workers, set_ready) a call can also stop early, the slice going on in
         the next call: {'send': job} when a batch was drawn whose pieces the helpers compute (the
         worker posts the job, see job()), {'wait': serial} when only their results are missing (the
-        worker hands them to add_shards). A slice's report can carry a 'send' too: the next batch's.
+        worker hands them to add_shards). A slice that ends with helpers draws the next batch and
+        returns its job first; its report is the next call's answer, so that the helpers compute
+        while this worker scores, reports and yields.
         """
         usable = self._usable()
         if len(usable) == 0:
             return None
+        if self.tally is not None and self.tally['due']:        # the slice is over; its next batch's job is out
+            return self._report(want_snapshot)
         t = self.tally = self.tally or {'t0': time.perf_counter(), 'trained': 0, 'fwd': 0.0, 'bwd': 0.0,
-                                        'loss': 0.0, 'batch': None, 'stop': False}
+                                        'loss': 0.0, 'batch': None, 'stop': False, 'due': False}
         elapsed = lambda: (time.perf_counter() - t['t0']) * 1000
         while not t['stop'] and not (t['trained'] and elapsed() >= budget_ms):   # add_shards may have ended it
             if self.batch is None:
@@ -79,15 +83,14 @@ class Stepping:
         if not t['trained']:
             self.tally = None
             return {'stats': None, 'snapshot': None, 'part': {'done': b.done, 'of': b.n, 'size': self.part}}
-        ahead = None
         if self.shards > 1 and self.batch is None and not t['stop']:
-            # The next batch goes out before this slice's report, so that the helpers compute their
-            # pieces of it while this worker reports, scores and yields. Drawn whether or not they
-            # are up, so that the run does not depend on when they come up.
+            # The next batch goes out before this slice's report (drawn whether or not the helpers
+            # are up, so that the run does not depend on when they come up).
             self._draw(usable)
-            ahead = self.job() if self.batch.remote else None
-        out = self._report(want_snapshot)
-        return {**out, 'send': ahead} if ahead else out
+            if self.batch.remote:
+                t['due'] = True
+                return {'send': self.job()}
+        return self._report(want_snapshot)
 
     def _draw(self, usable):
         """The next batch: B random training images, each randomly cropped, cut into one piece per
