@@ -1,5 +1,6 @@
 """The local server: the built folder over HTTP with the MIME types Pyodide needs and cache headers."""
 import http.server
+import sys
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,10 +46,20 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Content-Security-Policy", self.csp)
 
 
+class Server(http.server.ThreadingHTTPServer):
+    """A browser that drops a request half-way (a reload while a data chunk downloads, a closed tab)
+    is ordinary: it is not reported. Any other error is, with its traceback, as by the standard server."""
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
+
+
 def make_server(out_dir, host="127.0.0.1", port=8000, handler=None):
-    """A ThreadingHTTPServer for out_dir with `handler` (a subclass of Handler; Handler by default);
-    port 0 picks a free port (see server.server_address)."""
-    return http.server.ThreadingHTTPServer((host, port), partial(handler or Handler, directory=str(out_dir)))
+    """A Server for out_dir with `handler` (a subclass of Handler; Handler by default); port 0 picks
+    a free port (see server.server_address)."""
+    return Server((host, port), partial(handler or Handler, directory=str(out_dir)))
 
 
 def serve(out, host, port):

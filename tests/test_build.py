@@ -7,6 +7,8 @@ import io
 import json
 import os
 import re
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -247,6 +249,34 @@ def test_server_does_not_cache_missing_files_forever(server):
         urllib.request.urlopen(url + "pyodide/missing.js")
     assert e.value.code == 404
     assert e.value.headers["Cache-Control"] == "no-cache"
+
+
+def test_server_is_quiet_when_a_browser_drops_a_download_and_reports_real_errors(tmp_path, capsys):
+    # A reload while a data chunk downloads cuts the connection: no traceback in the teacher's
+    # terminal for that. A failure of the server's own is still printed.
+    (tmp_path / "big.gz").write_bytes(os.urandom(32 << 20))
+
+    class Failing(http_server.Handler):
+        def do_GET(self):
+            if self.path == "/fail":
+                raise ValueError("the handler failed")
+            super().do_GET()
+
+    srv = http_server.make_server(tmp_path, "127.0.0.1", 0, handler=Failing)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    host, port = srv.server_address[:2]
+    with socket.create_connection((host, port)) as sock:
+        sock.sendall(b"GET /big.gz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(64).startswith(b"HTTP/1.0 200")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))   # close with a reset
+    with pytest.raises(ConnectionError):      # the handler's failure ends the connection unanswered
+        urllib.request.urlopen(f"http://{host}:{port}/fail")
+    srv.shutdown()
+    srv.server_close()                  # waits for the request threads
+    err = capsys.readouterr().err
+    assert "ValueError: the handler failed" in err
+    assert "BrokenPipeError" not in err and "ConnectionResetError" not in err and err.count("Traceback") == 1
 
 
 def test_cli_prints_error_and_exits_2(tmp_path, capsys):
