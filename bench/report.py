@@ -108,6 +108,8 @@ def parallel_cell(p):
         text += "; cores in use (main thread / renderer / machine): " + "; ".join(
             f"{k}: " + " / ".join(mean_cores(runs_k, key) for key in ("main_thread", "renderer", "machine"))
             for k, runs_k in p["cores"].items())
+    if p.get("helpers_busy"):
+        text += f"; helpers busy with {n}: " + ", ".join(f"{100 * b:.0f}%" for b in p["helpers_busy"])
     return text
 
 

@@ -166,6 +166,7 @@ def measure_workers(browser, base, seconds):
 
 EXAMPLES_NOW = """() => [performance.now(),
     Number(document.querySelector('[data-stat="examples"]').textContent.replace(/,/g, ''))]"""
+HELPERS_BUSY_NOW = """() => Number(document.querySelector('[data-stat="helpers-busy"]').dataset.busyMs || 0)"""
 
 
 def measure_parallel(browser, base, seconds, workers, rounds=2, query=""):
@@ -174,7 +175,7 @@ def measure_parallel(browser, base, seconds, workers, rounds=2, query=""):
     the cores in use over the same window: the page's main thread (its tasks, from DevTools), its
     renderer process (the main thread and every worker; Linux /proc) and the whole machine.
     query: more of the page's URL keys ("refresh=hold&": the views held, to see what drawing costs)."""
-    errors, runs, cores = [], {1: [], workers: []}, {1: [], workers: []}
+    errors, runs, cores, busy = [], {1: [], workers: []}, {1: [], workers: []}, []
     for _ in range(rounds):
         for n in (1, workers):
             with closing(browser.new_context(viewport={"width": 1280, "height": 800})) as context:
@@ -190,17 +191,19 @@ def measure_parallel(browser, base, seconds, workers, rounds=2, query=""):
                 page.wait_for_timeout(WARMUP_S * 1000)
                 pids = renderer_pids() - before
                 t0, e0 = page.evaluate(EXAMPLES_NOW)
-                c0 = cpu_seconds(cdp, pids)
+                c0, b0 = cpu_seconds(cdp, pids), page.evaluate(HELPERS_BUSY_NOW)
                 page.wait_for_timeout(seconds * 1000)
                 t1, e1 = page.evaluate(EXAMPLES_NOW)
-                c1 = cpu_seconds(cdp, pids)
+                c1, b1 = cpu_seconds(cdp, pids), page.evaluate(HELPERS_BUSY_NOW)
                 wall = (t1 - t0) / 1000
                 runs[n].append((e1 - e0) / wall)
+                if n > 1:       # the helpers' computing time as a share of theirs (the page's own figure)
+                    busy.append((b1 - b0) / 1000 / wall / (n - 1))
                 cores[n].append({k: (c1[k] - c0[k]) / wall if c1[k] is not None else None for k in c1})
     one, many = float(np.median(runs[1])), float(np.median(runs[workers]))
     return {"workers": workers, "examples_per_s_1": one, f"examples_per_s_{workers}": many,
             "runs": {str(k): v for k, v in runs.items()}, "cores": {str(k): v for k, v in cores.items()},
-            "ratio": many / one}, errors
+            "helpers_busy": busy, "ratio": many / one}, errors
 
 
 def cpu_seconds(cdp, pids):
@@ -503,7 +506,9 @@ METHOD = """
   each in a new browser context, after the helpers are up and 10 s of training; examples/s over the
   window as above (median of the rounds). Beside each run, the cores in use over the same window:
   the main thread's (DevTools' TaskDuration), the renderer process's (its main thread and every
-  worker, from /proc/PID/stat) and the machine's (/proc/stat, all but idle and iowait).
+  worker, from /proc/PID/stat) and the machine's (/proc/stat, all but idle and iowait); and with N
+  workers, the share of the helpers' time spent computing their pieces (the page's "Helpers busy"
+  figure: the busy time each helper reports with its results, over the window).
   The leader's serial work per batch (the update, scoring, views, packing the job and adding the
   results) is about a quarter of a batch's time (profiled natively: 3.4 of 13.7 ms), which bounds
   N workers at 1 / (0.25 + 0.75 / N): 1.6x for 2, 2.3x for 4 (the default on 6 or more cores, which

@@ -64,6 +64,9 @@ def test_the_parallel_run_gives_a_target_and_a_row():
                               "2": [{"main_thread": 0.5, "renderer": 1.5, "machine": 2.0}, {"main_thread": 0.25, "renderer": 1.5, "machine": None}]}
     assert dict(report.table_rows(r))["data-parallel: examples/s with 1 and N workers, views on (median)"].endswith(
         "; cores in use (main thread / renderer / machine): 1: 0.50 / 1.25 / 1.75; 2: 0.38 / 1.50 / —")
+    r["parallel"]["helpers_busy"] = [0.554, 0.61]
+    assert dict(report.table_rows(r))["data-parallel: examples/s with 1 and N workers, views on (median)"].endswith(
+        "2: 0.38 / 1.50 / —; helpers busy with 2: 55%, 61%")
 
 
 def test_the_long_task_target_takes_the_longer_of_the_page_as_opened_and_with_the_network_in_sight():

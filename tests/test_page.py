@@ -229,6 +229,11 @@ def test_two_workers_train_one_run(serve, open_page):
     wait_until(lambda: (w.number('test-accuracy') or 0) > 60, 120, 'test accuracy above 60%')
     assert w.stat('workers') == '2'
     assert 'stopped' not in (w.page.text_content('#notice') or '')
+    # The helper's share of time spent computing: a percentage, from its running total of busy ms.
+    busy = w.page.get_attribute('[data-stat="helpers-busy"]', 'data-busy-ms')
+    wait_until(lambda: w.page.get_attribute('[data-stat="helpers-busy"]', 'data-busy-ms') != busy, 10, 'the helper\'s busy total to grow')
+    assert float(w.page.get_attribute('[data-stat="helpers-busy"]', 'data-busy-ms')) > float(busy) > 0
+    assert 1 <= w.number('helpers-busy') <= 100
     # The Workers menu changes it live: the helpers stop (what they owed is trained here) and others
     # start; back to this machine's default (1 on 2 cores), the URL drops the key.
     menu = '[data-control="workers"]'
@@ -243,4 +248,5 @@ def test_two_workers_train_one_run(serve, open_page):
     assert 'workers' not in w.page.url
     at = w.number('examples')
     wait_until(lambda: w.number('examples') > at + 1000, 30, 'training on with one worker')
+    assert w.stat('helpers-busy') == '—'               # no helpers
     assert w.errors == []

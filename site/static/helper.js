@@ -14,12 +14,17 @@ async function fetchBytes(path) {
 }
 
 function work(job) {
+  const start = performance.now();
   const out = job.pieces.map((p) => {
     const r = piece(job.net.version, job.net.spec ?? null, job.weights, job.part, job.key, p.piece, p.x, p.y);
     const plain = r.toJs ? r.toJs({ dict_converter: Object.fromEntries }) : r;
     if (r.destroy) r.destroy();
     return plain;
   });
+  // The time this job kept the helper busy: the leader sums it, and the page shows the share of
+  // the helpers' time spent computing (the rest they wait for the next batch's weights).
+  const busy = (performance.now() - start) / out.length;
+  for (const r of out) r.busy_ms = busy;
   postMessage({ type: 'result', serial: job.serial, results: out },
               out.flatMap((r) => [r.sums.buffer, ...(r.predictions ? [r.predictions.buffer] : [])]));
 }

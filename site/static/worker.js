@@ -234,6 +234,7 @@ function serveSnapshots(free = null, fresh = true) {
 
 // Data-parallel training (helpers.js): the workers the page asked for, and their helpers once started.
 let helpers = null, wantedWorkers = 1, pending = null;
+let helperBusyMs = 0;          // the helpers' computing time so far (their results' busy_ms), for the stats
 // -> {ok: n} or {error} (n is refused: not a whole number from 1 to 16)
 function setWorkers(asked = config.values.workers || 1) {
   let n = asked;
@@ -275,6 +276,7 @@ async function trainSlice(budget) {
     const job = pending;
     const got = await job.result;                          // {serial, results, lost}: it never fails
     if (job.session !== session) continue;                 // "Start fresh" made a new session meanwhile
+    for (const r of got.results) helperBusyMs += r.busy_ms || 0;
     const added = check(bridge.add_shards(session, got.serial, got.results));
     // Not this batch's answer (never seen; it would wait for ever): its pieces are trained here;
     // so are those of a helper that failed (or that a change of workers stopped).
@@ -284,7 +286,7 @@ async function trainSlice(budget) {
   if (result === undefined) return false;
   if (result.send) sendJob(result.send);                  // the next batch, computed while this one is shown
   if (!result.stats) { serveSnapshots(null, false); return 'part'; }   // a slow batch, still in parts
-  post({ type: 'stats', stats: result.stats });
+  post({ type: 'stats', stats: { ...result.stats, helper_busy_ms: helperBusyMs } });
   if (result.stats.diverged && !diverged) {
     // The guard caught a blow-up: stop here, say what happened, and show it on the charts.
     diverged = result.stats.diverged;

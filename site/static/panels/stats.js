@@ -4,19 +4,27 @@ const pct = (v) => (v === undefined || v === null ? '—' : (100 * v).toFixed(1)
 export function mount(root) {
   const cells = [...root.querySelectorAll('[data-stat]')];
   const note = root.querySelector('[data-role="data-note"]');
-  const rate = [];              // [time, examples] for examples per second over the last 2 s
+  const rate = [];              // [time, examples, helpers' busy ms] for the rates over the last 2 s
   let latest = null, dirty = false, counts = { train: 0, test: 0 };
   function examplesPerSecond() {
     if (rate.length < 2) return '—';
     const [t0, e0] = rate[0], [t1, e1] = rate[rate.length - 1];
     return t1 > t0 ? Math.round((1000 * (e1 - e0)) / (t1 - t0)).toLocaleString('en-US') : '—';
   }
+  // The helpers' computing time over the window, as a share of their time (s.helping of them up).
+  function helpersBusy(s) {
+    if (!(s.helping > 0) || rate.length < 2) return '—';
+    const [t0, , b0] = rate[0], [t1, , b1] = rate[rate.length - 1];
+    return t1 > t0 && b1 >= b0 ? Math.min(100, (100 * (b1 - b0)) / ((t1 - t0) * s.helping)).toFixed(0) : '—';
+  }
+  const busyCell = root.querySelector('[data-stat="helpers-busy"]');
   const formatters = {
     examples: (s) => s.examples.toLocaleString('en-US'),
     epochs: (s) => s.epochs.toFixed(2),
     'examples-per-s': () => examplesPerSecond(),
     // workers in all; while helpers start (or after one failed) this one trains their pieces
     workers: (s) => (s.workers > 1 && s.helping < s.workers - 1 ? `${s.workers} (${s.helping + 1} up)` : String(s.workers)),
+    'helpers-busy': (s) => helpersBusy(s),
     'fwd-ms': (s) => s.fwd_ms.toFixed(3),
     'bwd-ms': (s) => s.bwd_ms.toFixed(3),
     loss: (s) => s.loss.toFixed(4),
@@ -35,7 +43,7 @@ export function mount(root) {
     onStats(s) {
       latest = s; dirty = true;
       const now = performance.now();
-      rate.push([now, s.examples]);
+      rate.push([now, s.examples, s.helper_busy_ms || 0]);
       while (rate.length > 2 && now - rate[0][0] > 2000) rate.shift();
     },
     onState(state) { if (state !== 'training') rate.length = 0; },
@@ -43,6 +51,7 @@ export function mount(root) {
       if (!dirty || !latest) return;
       dirty = false;
       for (const cell of cells) cell.textContent = formatters[cell.dataset.stat](latest);
+      if (busyCell) busyCell.dataset.busyMs = latest.helper_busy_ms || 0;   // the total, for benchmarks
       if (!note) return;
       const s = latest, n = (v) => v.toLocaleString('en-US');
       note.textContent = s.train_loaded < counts.train || s.test_loaded < counts.test
