@@ -6,16 +6,20 @@ export function mount(root) {
   const note = root.querySelector('[data-role="data-note"]');
   const rate = [];              // [time, examples, helpers' busy ms] for the rates over the last 2 s
   let latest = null, dirty = false, counts = { train: 0, test: 0 };
+  // Column k's change per ms over the window: null until two samples span some time.
+  function perMs(k) {
+    if (rate.length < 2) return null;
+    const a = rate[0], b = rate[rate.length - 1];
+    return b[0] > a[0] && b[k] >= a[k] ? (b[k] - a[k]) / (b[0] - a[0]) : null;
+  }
   function examplesPerSecond() {
-    if (rate.length < 2) return '—';
-    const [t0, e0] = rate[0], [t1, e1] = rate[rate.length - 1];
-    return t1 > t0 ? Math.round((1000 * (e1 - e0)) / (t1 - t0)).toLocaleString('en-US') : '—';
+    const r = perMs(1);
+    return r === null ? '—' : Math.round(1000 * r).toLocaleString('en-US');
   }
   // The helpers' computing time over the window, as a share of their time (s.helping of them up).
   function helpersBusy(s) {
-    if (!(s.helping > 0) || rate.length < 2) return '—';
-    const [t0, , b0] = rate[0], [t1, , b1] = rate[rate.length - 1];
-    return t1 > t0 && b1 >= b0 ? Math.min(100, (100 * (b1 - b0)) / ((t1 - t0) * s.helping)).toFixed(0) : '—';
+    const r = s.helping > 0 ? perMs(2) : null;
+    return r === null ? '—' : Math.min(100, (100 * r) / s.helping).toFixed(0);
   }
   const busyCell = root.querySelector('[data-stat="helpers-busy"]');
   const formatters = {
