@@ -313,7 +313,7 @@ def training_window(page, seconds):
 
 def in_sight_window(page, seconds):
     """The main-thread figures over `seconds` with the network view scrolled into sight, after
-    IN_SIGHT_S: the page paints only the layer boxes the browser renders (in or near sight), so the
+    IN_SIGHT_S: the page renders and paints only the layer boxes within 200 px of sight, so the
     default scroll position, with the network below the fold, is its lightest case. The longest
     task counts from the scroll on, which includes first painting the boxes that came into sight."""
     log(f"page: network view in sight, {IN_SIGHT_S} s, then {seconds:g} s of frame timing")
@@ -485,8 +485,8 @@ METHOD = """
   is a complete repaint of every layer box from one snapshot (the page paints a few milliseconds
   per frame and signals the end with a `views-painted` event); canvas paints/s counts every
   `putImageData` and `drawImage` on a canvas inside `#layers`. The page opens with the network view
-  below the fold, and the browser renders (and the page paints) only the layer boxes in or near
-  sight, so the same figures are taken again with the network view scrolled into sight (its longest
+  below the fold, and the page renders and paints the canvases of only the layer boxes within 200 px
+  of sight, so the same figures are taken again with the network view scrolled into sight (its longest
   task counted from the scroll, which includes the first paint of the boxes that came into view);
   the target takes the longer of the two.
 - Accuracy: a freshly loaded page (new incognito-style context: empty cache, no saved run, every

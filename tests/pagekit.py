@@ -85,6 +85,13 @@ class Watched:
     def wait_state(self, state, timeout_s):
         self.page.wait_for_selector(f'html[data-state="{state}"]', timeout=timeout_s * 1000)
 
+    def show_layer(self, selector):
+        """Scroll the network view's box of the first element matching `selector` into sight: the
+        page renders a box's canvases only near sight (layerbox.js), as a reader sees them."""
+        self.page.evaluate('(s) => document.querySelector(s).closest(".layer").scrollIntoView()', selector)
+        wait_until(lambda: self.page.evaluate('(s) => document.querySelector(s).getBoundingClientRect().width > 0', selector),
+                   5, f'{selector} to be rendered in sight')
+
     def close(self):
         if self.owns:
             self.context.close()

@@ -132,6 +132,7 @@ def test_normalization_and_hover(w):
     for mode in ('layer', 'global', 'map'):
         select.select_option(mode)
         time.sleep(0.3)
+    w.show_layer('.layer[data-type="conv"] canvas[data-map="activations"]')
     canvas = w.page.locator('.layer[data-type="conv"] canvas[data-map="activations"]').first
     canvas.hover()
     tip = w.page.locator('.layer-tooltip')

@@ -1,6 +1,6 @@
 // Layer boxes: one per layer with its shape, geometry and parameter arithmetic, and rows of
 // canvases for activations, gradients, weights and weight gradients. buildLayers makes the boxes;
-// buildSome makes the rows a few per frame. Canvases are made once; draw.js repaints them.
+// buildSome makes the rows' canvases a few per frame. Canvases are made once; draw.js repaints them.
 
 import { makeLegend } from './colormap.js';
 import { LOSSES, QUANTITIES, clamp, el, hits, state, unitName } from './viewstate.js';
@@ -17,7 +17,26 @@ const MIN_MAP_PX = 24;      // maps shrink to save a line on narrow screens, but
 const MAX_TILES = 64;       // maps or filters a row draws; a wider layer shows its first ones
 const MAX_MATRIX_ROWS = 256;   // neurons an fc weight matrix draws
 
+const NEAR_PX = 200;        // boxes farther than this from sight are not rendered at all (see nearObserver)
+
 const roots = new WeakSet();   // containers that already have the hover listeners
+// The browser's own skipping (content-visibility: auto, layers.css) still renders the boxes within
+// about 1.5 screens of sight: on the default page the first four, below the fold, with 76 canvases.
+// Every canvas is a composited layer, and the browser's work for them (layerize, commit) made the
+// main thread's longest tasks while the page starts. So the page hides the rows of the boxes
+// farther than NEAR_PX from sight itself (class "far": content-visibility: hidden on the rows, the
+// text stays), from an IntersectionObserver.
+let nearObserver = null;
+const boxViews = new WeakMap();   // a layer box -> its view
+function observeNear(entries) {
+  for (const e of entries) {
+    const view = boxViews.get(e.target);
+    if (!view) continue;
+    view.far = !e.isIntersecting;
+    e.target.classList.toggle('far', view.far);
+    view.skipped = view.far || view.autoSkipped;
+  }
+}
 // The tiles are refitted when a view's rows change width. The observer hands over the widths, so
 // fitting reads no layout (reading it in a frame's script forced a ~40 ms layout once the rows were
 // built), and the new sizes are set in the next frame: set inside the callback, they would resize
@@ -28,12 +47,16 @@ let fitQueued = false;
 
 function observeRows(entries) {
   for (const e of entries) rowWidths.set(e.target, e.contentRect.width);
-  if (!fitQueued) {
-    fitQueued = true;
-    requestAnimationFrame(() => { fitQueued = false; fitMaps(state.views); });
-  }
+  queueFit();
 }
-const building = [];   // rows buildLayers left for buildSome: functions, in page order
+function queueFit() {
+  if (fitQueued) return;
+  fitQueued = true;
+  requestAnimationFrame(() => { fitQueued = false; fitMaps(state.views); });
+}
+// The rows buildLayers left for buildSome, in page order: generators that make one canvas per
+// step (a row of 32 maps made at once took 5-16 ms, so a frame's build budget was no budget).
+const building = [];
 let growth = 1;        // how much larger than their usual size tiles may grow to fill a line
 
 const shapeText = ([C, H, W]) => (H === 1 && W === 1 ? `${C}` : `${C}×${H}×${W}`);
@@ -79,8 +102,9 @@ function more(row, n, max, what) {
   if (n > max) row.maps.append(el('span', { class: 'note', 'data-role': 'more' }, `the first ${max} of ${n.toLocaleString('en-US')} ${what}`));
 }
 
-// C maps of H x W, or one strip of C values when H = W = 1 (wrapped every VECTOR_COLS).
-function mapParts(row, [C, H, W], type, big) {
+// C maps of H x W, or one strip of C values when H = W = 1 (wrapped every VECTOR_COLS). A generator:
+// it yields after each canvas.
+function* mapParts(row, [C, H, W], type, big) {
   if (H === 1 && W === 1) {
     const rows = Math.ceil(C / VECTOR_COLS), cols = Math.ceil(C / rows);
     const cells = Array.from({ length: rows }, (_, r) => ({
@@ -94,9 +118,11 @@ function mapParts(row, [C, H, W], type, big) {
   for (let c = 0; c < Math.min(C, MAX_TILES); c++) {
     const cells = [{ src: c * H * W, w: W, h: H, x: 0, y: 0, label: (x, y) => `map ${c} · (x ${x}, y ${y})` }];
     row.maps.append(makePart(row, W, H, s, s, cells, C * H * W).canvas);
+    yield;
   }
   more(row, C, MAX_TILES, 'maps');
   row.fit = { W, smax: s * growth, smin: Math.min(s, Math.ceil(MIN_MAP_PX / W)), s, gap: MAP_GAP };
+  queueFit();   // the row's last canvases may not have changed its box's size
 }
 
 // On resize: shrink a row's equal tiles (maps, filters) by whole CSS pixels per value when that
@@ -124,8 +150,9 @@ function fitMaps(views) {
 }
 
 // Weights of conv [F, C, KH, KW], or of fc [M, D] over an input [C, H, W]: one canvas per filter
-// or neuron holding its C kernels in a small grid; an fc over a vector is one M x D image.
-function weightParts(row, type, ws, inShape) {
+// or neuron holding its C kernels in a small grid; an fc over a vector is one M x D image. A
+// generator: it yields after each canvas.
+function* weightParts(row, type, ws, inShape) {
   let F, C, KH, KW, unit;
   if (type === 'conv') { [F, C, KH, KW] = ws.w; unit = 'filter'; }
   else {
@@ -152,9 +179,11 @@ function weightParts(row, type, ws, inShape) {
         src: (f * C + c) * KH * KW, w: KW, h: KH, x: (c % gc) * (KW + GAP), y: Math.floor(c / gc) * (KH + GAP),
         label: (x, y) => `${unit} ${f} · channel ${c} · (x ${x}, y ${y})` }));
       row.maps.append(makePart(row, GW, GH, s, s, cells, F * C * KH * KW, 'w', { 'data-part': unit }).canvas);
+      yield;
     }
     more(row, F, MAX_TILES, `${unit}s`);
     row.fit = { W: GW, smax: s * growth, smin: Math.min(s, 3), s, gap: WEIGHT_GAP };
+    queueFit();
   }
   if (ws.b) {
     const B = ws.b[0];
@@ -220,6 +249,8 @@ export function buildLayers(root, layers, { only = null, rows = null, grow = 1 }
   }
   fitObserver = fitObserver || new ResizeObserver(observeRows);
   fitObserver.disconnect();
+  nearObserver = nearObserver || new IntersectionObserver(observeNear, { rootMargin: `${NEAR_PX}px 0px` });
+  nearObserver.disconnect();
   hideTooltip();
   let prevGray = false;
   const wanted = (q) => !rows || rows.has(QUANTITIES[q].map);
@@ -229,7 +260,7 @@ export function buildLayers(root, layers, { only = null, rows = null, grow = 1 }
     const gray = NON_NEGATIVE.has(type) || (PASS_SIGN.has(type) && prevGray);
     prevGray = gray;
     if (only && !only.has(i)) return;
-    const box = el('div', { class: 'layer', 'data-type': type, 'data-index': i });
+    const box = el('div', { class: 'layer far', 'data-type': type, 'data-index': i });   // until seen near
     const info = el('div', { class: 'info' });
     info.append(el('h3', {}, `${type} · ${shapeText(shape)}`));
     const geometry = geometryText(type, layer.geometry);
@@ -245,25 +276,33 @@ export function buildLayers(root, layers, { only = null, rows = null, grow = 1 }
     box.append(info, rowsEl);
     root.append(box);
     fitObserver.observe(rowsEl);
-    const view = { index: i, type, shape, box, rowsEl, rows: [], actStat, gradStat, skipped: false };
-    // Painting a box the browser skips (out of sight, layers.css) is wasted: drawSnapshot passes
-    // over it while it is skipped.
-    box.addEventListener('contentvisibilityautostatechange', (e) => { view.skipped = e.skipped; });
+    // skipped: not rendered, as the page hides it (far) or the browser skips it (autoSkipped).
+    const view = { index: i, type, shape, box, rowsEl, rows: [], actStat, gradStat, skipped: true, far: true, autoSkipped: false };
+    // Painting a box that is not rendered is wasted: drawSnapshot passes over it while it is skipped.
+    box.addEventListener('contentvisibilityautostatechange', (e) => {
+      view.autoSkipped = e.skipped;
+      view.skipped = view.far || view.autoSkipped;
+    });
+    boxViews.set(box, view);
+    nearObserver.observe(box);
     // The rows and their canvases (a few hundred for a small net) are made by buildSome, a few
     // per frame, so that no frame stalls the page.
     const isBars = LOSSES.has(type);
     if (wanted('act')) {
-      building.push(() => {
+      building.push((function* () {
         const act = makeRow(view, 'act', gray, type === 'softmax' ? 'probabilities' : isBars ? 'scores' : 'activations');
-        if (isBars) makeBars(act, shape[0]); else mapParts(act, shape, type, type === 'input');
-      });
+        if (isBars) makeBars(act, shape[0]); else yield* mapParts(act, shape, type, type === 'input');
+      })());
     }
-    if (gradStat && wanted('grad')) building.push(() => mapParts(makeRow(view, 'grad', false, 'gradients'), shape, type, false));
+    if (gradStat && wanted('grad')) {
+      building.push((function* () { yield* mapParts(makeRow(view, 'grad', false, 'gradients'), shape, type, false); })());
+    }
     const ws = layer.weight_shapes;
     if (ws && ws.w && (type === 'conv' || type === 'fc')) {
       const inShape = i > 0 ? layers[i - 1].shape : null;
-      if (wanted('w')) building.push(() => weightParts(makeRow(view, 'w', false, 'weights'), type, ws, inShape));
-      if (wanted('dw')) building.push(() => weightParts(makeRow(view, 'dw', false, 'weight gradients'), type, ws, inShape));
+      for (const [q, label] of [['w', 'weights'], ['dw', 'weight gradients']]) {
+        if (wanted(q)) building.push((function* () { yield* weightParts(makeRow(view, q, false, label), type, ws, inShape); })());
+      }
     }
     views.push(view);
   });
@@ -272,11 +311,11 @@ export function buildLayers(root, layers, { only = null, rows = null, grow = 1 }
   return views;
 }
 
-/** Make the rows buildLayers left for later, for about budgetMs. -> 'busy' while rows remain,
- * 'done' on the call that makes the last one, else 'idle'. */
+/** Make the rows buildLayers left for later, canvas by canvas, for about budgetMs. -> 'busy' while
+ * some remain, 'done' on the call that makes the last one, else 'idle'. */
 export function buildSome(budgetMs) {
   if (!building.length) return 'idle';
   const end = performance.now() + budgetMs;
-  do building.shift()(); while (building.length && performance.now() < end);
+  do if (building[0].next().done) building.shift(); while (building.length && performance.now() < end);
   return building.length ? 'busy' : 'done';
 }

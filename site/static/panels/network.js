@@ -7,10 +7,10 @@ import { message } from './message.js';
 
 const SNAPSHOT_MS = 70;       // live: ask for a layer snapshot this often; the round trip makes it ~12 per second
 const FRAME_BUDGET_MS = 3;    // layer-view painting per animation frame (8 ms still gave 50-80 ms tasks)
-const SHOWN_PER_FRAME = 16;   // canvases painted for the first time per frame: each costs the browser
+const SHOWN_PER_FRAME = 6;    // canvases painted for the first time per frame: each costs the browser
                               // ~1 ms (compositor set-up) outside the script's own time
 const EMBED_GROWTH = 4;       // an embed's maps and filters may grow to 4x their size to fill its lines
-const BUILD_BUDGET_MS = 2;    // layer-view building per frame: about one row, as the page's layout and
+const BUILD_BUDGET_MS = 2;    // layer-view building per frame, a canvas at a time: the page's layout and
                               // compositing of new canvases cost several times the script's own time
 
 /** Layer names as the URL uses them: the type and a count per type from 1 (conv1, relu1, pool1...). */
