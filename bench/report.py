@@ -29,6 +29,15 @@ def longest_task(r):
     return max(found) if found else None
 
 
+def views_rate(r):
+    """Views refreshed per second: the lower of the page as opened and with the network in sight.
+    As opened, the network view is below the fold and the page paints none of its canvases, so
+    only the figure in sight measures painting; the lower one is the target's."""
+    found = [v for v in (value(r, "page", "main_thread", "views_per_s"),
+                         value(r, "page", "main_thread_in_sight", "views_per_s")) if v is not None]
+    return min(found) if found else None
+
+
 def targets(r):
     """The issue's targets with the measured value and whether each is met (None: not measured)."""
     page_x = r["ratios"]["page / ConvNetJS"]
@@ -38,7 +47,7 @@ def targets(r):
         ("first step ≤4 s cold", value(r, "page", "cold", "first_step_s"), "s", lambda v: v <= 4),
         ("first step ≤2 s warm", value(r, "page", "warm", "first_step_s"), "s", lambda v: v <= 2),
         ("no main-thread task >50 ms while training", longest_task(r), "ms", lambda v: v <= 50),
-        ("views refresh ≥10 Hz", value(r, "page", "main_thread", "views_per_s"), "Hz", lambda v: v >= 10),
+        ("views refresh ≥10 Hz", views_rate(r), "Hz", lambda v: v >= 10),
         ("renderer memory ≤250 MB (RSS, default page)", value(r, "memory", "rss"), "MB", lambda v: v <= 250e6),
         ("2 workers ≥1.4x the examples/s of 1, views on", value(r, "parallel", "ratio"), "x", lambda v: v >= 1.4),
         ("test accuracy ≥98% within 60 s of page load", value(r, "accuracy", "default", "reached", "98", "s"),

@@ -488,7 +488,8 @@ METHOD = """
   below the fold, and the page renders and paints the canvases of only the layer boxes within 200 px
   of sight, so the same figures are taken again with the network view scrolled into sight (its longest
   task counted from the scroll, which includes the first paint of the boxes that came into view);
-  the target takes the longer of the two.
+  the long-task target takes the longer of the two, the views target the lower rate (as opened,
+  the page paints no layer canvas).
 - Accuracy: a freshly loaded page (new incognito-style context: empty cache, no saved run, every
   view drawing) trains with the default trainer (the plain URL), then another with
   `?trainer=convnetjs`. Every 2.5 s the benchmark clicks the page's Save button and keeps the run
