@@ -115,7 +115,7 @@ def test_layer_canvases_first_appear_a_few_per_frame(site, serve, browser):
         w.close()
 
 
-def test_layer_boxes_out_of_sight_are_skipped_by_the_browser_and_shown_when_scrolled_to(serve, open_page):
+def test_layer_boxes_far_from_sight_are_not_rendered_and_are_shown_when_scrolled_to(serve, open_page):
     """Only the layer boxes within 200 px of sight are rendered (layerbox.js's NEAR_PX; the browser's
     own content-visibility margin is about 1.5 screens, and its canvases' layers made the longest
     tasks at start-up), and the page paints no canvas of the others, as they change several times a
