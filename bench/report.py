@@ -23,9 +23,11 @@ def ratios(r):
 
 
 def longest_task(r):
-    """The longest main-thread task since the first step, with the network view in sight or not."""
+    """The longest main-thread task since the first step: the page as opened, with the network view
+    in sight, and the start-up runs (cold starts)."""
+    startup = [run["longest_task_ms"] for run in value(r, "startup", "runs") or []]
     found = [v for v in (value(r, "page", "main_thread", "longest_task_ms"),
-                         value(r, "page", "main_thread_in_sight", "longest_task_ms")) if v is not None]
+                         value(r, "page", "main_thread_in_sight", "longest_task_ms"), *startup) if v is not None]
     return max(found) if found else None
 
 
@@ -135,6 +137,17 @@ def in_sight_cell(mt):
             + f"; {fmt(mt['views_per_s'])} ({fmt(mt['layer_paints_per_s'])} layer-canvas paints/s)")
 
 
+def startup_cell(st):
+    """The start-up runs: the longest task of all, how many runs had one over 50 ms, each run's longest."""
+    runs = value(st, "runs")
+    if not runs:
+        return f"error: {st['error']}" if isinstance(st, dict) and "error" in st else "—"
+    longest = [run["longest_task_ms"] for run in runs]
+    over = sum(run["long_tasks"] > 0 for run in runs)
+    return (f"{fmt(max(longest))} ({over} of {len(runs)} runs had a task >50 ms; each run's longest: "
+            + ", ".join(f"{v:.0f}" for v in longest) + ")")
+
+
 def floor_cell(m):
     f = (m or {}).get("floor")
     if not f:
@@ -170,6 +183,8 @@ def table_rows(r):
         ("bytes before first step, warm cache", bytes_cell(warm)),
         ("longest main-thread task since the first step (ms)", f"{fmt(mt.get('longest_task_ms'))} "
          f"({mt.get('long_tasks', '—')} tasks >50 ms; in the window: {fmt(mt.get('longest_task_in_window_ms'))})"),
+        (f"start-up: longest main-thread task from the first step to {value(r, 'startup', 'seconds') or '—'} s later, "
+         "over several cold starts (ms)", startup_cell(r.get("startup"))),
         ("frame time p50 / p95 / p99 (ms)", " / ".join(fmt(mt.get(f"frame_p{q}_ms")) for q in (50, 95, 99))),
         ("layer views refreshed per second", f"{fmt(mt.get('views_per_s'))} "
          f"({fmt(mt.get('layer_paints_per_s'))} layer-canvas paints/s)"),

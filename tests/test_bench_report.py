@@ -119,3 +119,15 @@ def test_the_views_target_takes_the_lower_rate_of_the_page_as_opened_and_with_th
     assert (target()["value"], target()["met"]) == (11.7, True)
     r["page"]["main_thread_in_sight"] = {**mt, "views_per_s": 8.2, "layer_paints_per_s": 1500.0}
     assert (target()["value"], target()["met"]) == (8.2, False)
+
+
+def test_the_long_task_target_counts_the_start_up_runs_and_their_row_says_how_many_had_one():
+    r, mt = page_results()
+    r["startup"] = {"seconds": 8, "runs": [{"longest_task_ms": 0.0, "long_tasks": 0}, {"longest_task_ms": 63.0, "long_tasks": 2},
+                                           {"longest_task_ms": 0.0, "long_tasks": 0}]}
+    target = {t["target"]: t for t in report.targets(r)}["no main-thread task >50 ms while training"]
+    assert (target["value"], target["met"]) == (63.0, False)
+    row = [v for k, v in report.table_rows(r) if k.startswith("start-up")]
+    assert row == ["63.00 (1 of 3 runs had a task >50 ms; each run's longest: 0, 63, 0)"]
+    r["startup"] = {"error": "the page did not start"}
+    assert [v for k, v in report.table_rows(r) if k.startswith("start-up")] == ["error: the page did not start"]
