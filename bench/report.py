@@ -121,6 +121,9 @@ def parallel_cell(p):
             for k, runs_k in p["cores"].items())
     if p.get("helpers_busy"):
         text += f"; helpers busy with {n}: " + ", ".join(f"{100 * b:.0f}%" for b in p["helpers_busy"])
+    if p.get("side_by_side"):
+        text += (f"; the machine's bound, {n} pages of 1 worker side by side: {fmt(p['side_by_side_ratio'], 'x')} "
+                 f"(" + ", ".join(fmt(v) for v in p["side_by_side"]) + " examples/s summed)")
     return text
 
 

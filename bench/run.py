@@ -174,11 +174,12 @@ HELPERS_BUSY_NOW = """() => Number(document.querySelector('[data-stat="helpers-b
 
 def measure_parallel(browser, base, seconds, workers, rounds=2, query=""):
     """The default page's examples/s with 1 and with `workers` workers (data-parallel), views on,
-    alternating (1, N, 1, N, ...) so that a drift of the machine hits both alike. Beside each run,
+    alternating (1, N, 1, N, ...) so that a drift of the machine hits both alike, and in each round
+    the machine's bound for N (side_by_side). Beside each run,
     the cores in use over the same window: the page's main thread (its tasks, from DevTools), its
     renderer process (the main thread and every worker; Linux /proc) and the whole machine.
     query: more of the page's URL keys ("refresh=hold&": the views held, to see what drawing costs)."""
-    errors, runs, cores, busy = [], {1: [], workers: []}, {1: [], workers: []}, []
+    errors, runs, cores, busy, side = [], {1: [], workers: []}, {1: [], workers: []}, [], []
     for _ in range(rounds):
         for n in (1, workers):
             with closing(browser.new_context(viewport={"width": 1280, "height": 800})) as context:
@@ -203,10 +204,38 @@ def measure_parallel(browser, base, seconds, workers, rounds=2, query=""):
                 if n > 1:       # the helpers' computing time as a share of theirs (the page's own figure)
                     busy.append((b1 - b0) / 1000 / wall / (n - 1))
                 cores[n].append({k: (c1[k] - c0[k]) / wall if c1[k] is not None else None for k in c1})
+        side.append(side_by_side(browser, base, seconds, workers, errors))
     one, many = float(np.median(runs[1])), float(np.median(runs[workers]))
     return {"workers": workers, "examples_per_s_1": one, f"examples_per_s_{workers}": many,
             "runs": {str(k): v for k, v in runs.items()}, "cores": {str(k): v for k, v in cores.items()},
-            "helpers_busy": busy, "ratio": many / one}, errors
+            "helpers_busy": busy, "ratio": many / one,
+            "side_by_side": side, "side_by_side_ratio": float(np.median(side)) / one}, errors
+
+
+def side_by_side(browser, base, seconds, n, errors):
+    """The machine's bound for n workers: n default pages with one worker each, training at once
+    with nothing shared (the first with its views on, the others held), over one window;
+    -> their examples/s summed. Data-parallel training cannot beat it: it does the same work and
+    waits for the slowest piece of every batch besides."""
+    contexts, pages = [], []
+    try:
+        for i in range(n):
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            contexts.append(context)
+            watch_errors(context, errors)
+            page = context.new_page()
+            page.goto(f"{base}?workers=1" + ("&refresh=hold" if i else ""))
+            page.wait_for_selector('html[data-state="training"]', timeout=BOOT_S * 1000)
+            pages.append(page)
+        log(f"parallel: {n} pages of 1 worker side by side: {WARMUP_S} s warm-up, then {seconds:g} s")
+        pages[0].wait_for_timeout(WARMUP_S * 1000)
+        first = [page.evaluate(EXAMPLES_NOW) for page in pages]
+        pages[0].wait_for_timeout(seconds * 1000)
+        last = [page.evaluate(EXAMPLES_NOW) for page in pages]
+        return sum((e1 - e0) / ((t1 - t0) / 1000) for (t0, e0), (t1, e1) in zip(first, last))
+    finally:
+        for context in contexts:
+            context.close()
 
 
 def cpu_seconds(cdp, pids):
@@ -536,7 +565,11 @@ METHOD = """
   the main thread's (DevTools' TaskDuration), the renderer process's (its main thread and every
   worker, from /proc/PID/stat) and the machine's (/proc/stat, all but idle and iowait); and with N
   workers, the share of the helpers' time spent computing their pieces (the page's "Helpers busy"
-  figure: the busy time each helper reports with its results, over the window).
+  figure: the busy time each helper reports with its results, over the window). In each round, the
+  machine's bound: N default pages with one worker each train side by side, sharing nothing (the
+  first with its views on, the others held), and their examples/s are summed over one window;
+  data-parallel training does the same work and also waits for the slower piece of every batch, so
+  it cannot beat that figure.
   The leader's serial work per batch (the update, scoring, views, packing the job and adding the
   results) is about a quarter of a batch's time (profiled natively: 3.4 of 13.7 ms), which bounds
   N workers at 1 / (0.25 + 0.75 / N): 1.6x for 2, 2.3x for 4 (the default on 6 or more cores, which
@@ -552,7 +585,12 @@ METHOD = """
   worker, so half a batch costs about 0.7 of a whole one here. Cutting the leader's piece to 12 of
   32 examples left the helper's wait at 3.6-4 ms and the batch time unchanged. While the whole test
   set is scored (on the leader, a few seconds after the page opens and then every minute) the
-  helper waits longer still. Not measured here: this machine has 2 cores.
+  helper waits longer still. A later timing (2026-12-06, the same kind of scratch build, times on
+  each worker's own clock) put most of the helper's wait in the two messages of the hand-off: the
+  leader waited 1.6-3 ms for a result after its own piece was done, whether it kept 16, 17 or 18 of
+  the 32 examples. On 2 cores the compute threads, the page's main thread, the compositor and the
+  GPU process want more than 2 cores, so a worker that blocks on a message gives its core away and
+  gets it back later. Not measured here: this machine has 2 cores.
 """
 
 

@@ -85,12 +85,14 @@ class Watched:
     def wait_state(self, state, timeout_s):
         self.page.wait_for_selector(f'html[data-state="{state}"]', timeout=timeout_s * 1000)
 
-    def show_layer(self, selector):
-        """Scroll the network view's box of the first element matching `selector` into sight: the
-        page renders a box's canvases only near sight (layerbox.js), as a reader sees them."""
-        self.page.evaluate('(s) => document.querySelector(s).closest(".layer").scrollIntoView()', selector)
-        wait_until(lambda: self.page.evaluate('(s) => document.querySelector(s).getBoundingClientRect().width > 0', selector),
-                   5, f'{selector} to be rendered in sight')
+    def show_layer(self, box, inside='.rows .row'):
+        """Scroll the network view's first box matching `box` into sight and wait for the element
+        matching `inside` in it to be made and rendered: the page makes and renders a box's rows
+        only near sight (layerbox.js), as a reader sees them."""
+        self.page.evaluate('(s) => document.querySelector(s).scrollIntoView()', box)
+        wait_until(lambda: self.page.evaluate('([b, s]) => { const e = document.querySelector(b).querySelector(s); '
+                                              'return !!e && e.getBoundingClientRect().width > 0; }', [box, inside]),
+                   5, f'{inside} of {box} to be made and rendered in sight')
 
     def close(self):
         if self.owns:

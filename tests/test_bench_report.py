@@ -67,6 +67,9 @@ def test_the_parallel_run_gives_a_target_and_a_row():
     r["parallel"]["helpers_busy"] = [0.554, 0.61]
     assert dict(report.table_rows(r))["data-parallel: examples/s with 1 and N workers, views on (median)"].endswith(
         "2: 0.38 / 1.50 / —; helpers busy with 2: 55%, 61%")
+    r["parallel"].update(side_by_side=[2100.0, 1950.0], side_by_side_ratio=1.35)
+    assert dict(report.table_rows(r))["data-parallel: examples/s with 1 and N workers, views on (median)"].endswith(
+        "helpers busy with 2: 55%, 61%; the machine's bound, 2 pages of 1 worker side by side: 1.35x (2,100, 1,950 examples/s summed)")
 
 
 def page_results(**main_thread):

@@ -341,7 +341,7 @@ def test_unit_math(lesson, site, tmp_path):
     choose(len(names) - 1, c=int(labels[image]))         # softmax: e^z / sum e^z
     # A click on a unit in the network view opens it here: conv1's map 2, where the click lands.
     w.page.fill('[data-control="lesson-unit-image"]', '0')
-    w.show_layer(f'.layer[data-index="{conv1}"] .row[data-row="activations"] .maps canvas')
+    w.show_layer(f'.layer[data-index="{conv1}"]', '.row[data-row="activations"] .maps canvas')
     canvas = w.page.locator(f'.layer[data-index="{conv1}"] .row[data-row="activations"] .maps canvas').nth(2)
     box = canvas.bounding_box()
     canvas.click(position={'x': box['width'] * 0.3, 'y': box['height'] * 0.6})
@@ -349,7 +349,7 @@ def test_unit_math(lesson, site, tmp_path):
     wait_until(lambda: unit_math(w)[0].get('unit') == str((2 * 24 + cy) * 24 + cx), 10, 'the clicked unit')
     assert w.page.input_value('[data-control="lesson-unit-layer"]') == str(conv1)
     w.page.click('[data-control="lesson"][data-id="depth"]')
-    w.show_layer(f'.layer[data-index="{conv1}"] .row[data-row="activations"] .maps canvas')
+    w.show_layer(f'.layer[data-index="{conv1}"]', '.row[data-row="activations"] .maps canvas')
     canvas.click(position={'x': 2, 'y': 2})             # from another lesson too
     wait_until(lambda: w.page.locator(root).count() and unit_math(w)[0].get('unit') == str(2 * 24 * 24), 10, 'unit-math again')
 

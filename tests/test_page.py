@@ -123,42 +123,65 @@ def test_layer_boxes_far_from_sight_are_not_rendered_and_are_shown_when_scrolled
     w = open_page(serve())
     w.wait_state('training', BOOT_S)
     w.page.evaluate("""() => new Promise((resolve) => document.addEventListener('views-painted', resolve, { once: true }))""")
-    seen = """() => [...document.querySelectorAll('#layers .layer')].map((b) => b.querySelector('.rows .row').checkVisibility({ contentVisibilityAuto: true }))"""
+    seen = """() => [...document.querySelectorAll('#layers .layer')].map((b) => {
+        const row = b.querySelector('.rows .row');   // made once the box comes near sight
+        return !!row && row.checkVisibility({ contentVisibilityAuto: true });
+    })"""
+    made = """() => [...document.querySelectorAll('#layers .layer')].map((b) => b.querySelectorAll('canvas[data-map], .bar-row').length)"""
     gaps = """() => [...document.querySelectorAll('#layers .layer')].map((b) => {
         const r = b.getBoundingClientRect();
         return Math.max(r.top - innerHeight, -r.bottom);   // px from the viewport's edge, <= 0 in sight
     })"""
-    at_top, gap = w.page.evaluate(seen), w.page.evaluate(gaps)
-    # The network view starts below the fold: a box is rendered when it is within 200 px of sight.
+    at_top, gap, canvases = w.page.evaluate(seen), w.page.evaluate(gaps), w.page.evaluate(made)
+    # The network view starts below the fold: a box is rendered when it is within 200 px of sight,
+    # and the rows of the others are not even made.
     assert len(at_top) == 9 and not at_top[-1], at_top
     assert [g <= 200 for g in gap if abs(g - 200) > 5] == [s for s, g in zip(at_top, gap) if abs(g - 200) > 5], (at_top, gap)
+    assert [c > 0 for c in canvases] == at_top, (canvases, at_top)
+    stats = """() => [...document.querySelectorAll('#layers .layer [data-stat="activations"]')].map((p) => p.textContent)"""
+    assert all(t.startswith('activations ') and t != 'activations —' for t in w.page.evaluate(stats))   # its text is kept up to date
     probs = """() => [...document.querySelectorAll('.layer[data-type="softmax"] .bar-value')].map((b) => b.textContent)"""
-    assert w.page.evaluate(probs) == [''] * 10              # ...and the page does not paint those
+    assert w.page.evaluate(probs) == []                      # ...and the page makes none of the softmax box's bars
     w.page.evaluate("document.querySelector('#layers .layer[data-type=\"softmax\"]').scrollIntoView()")
-    wait_until(lambda: w.page.evaluate(seen)[-1], 5, 'the softmax box to be rendered once in sight')
+    wait_until(lambda: w.page.evaluate(seen)[-1], 5, 'the softmax box to be made and rendered once in sight')
     wait_until(lambda: not w.page.evaluate(seen)[0], 5, 'the input box, now far above, to be skipped')
     # Once in sight it is painted: ten probabilities that sum to one.
     shown = wait_until(lambda: all(w.page.evaluate(probs)) and w.page.evaluate(probs), 5, 'the probabilities')
     assert abs(sum(map(float, shown)) - 1) < 0.01, shown
+    # Far from sight again, it is skipped, and its rows stay made.
+    in_sight = w.page.evaluate(made)[-1]
+    w.page.evaluate("scrollTo(0, 0)")
+    wait_until(lambda: not w.page.evaluate(seen)[-1], 5, 'the softmax box, far again, to be skipped')
+    assert w.page.evaluate(made)[-1] == in_sight > 10
     assert w.errors == []
 
 
 def test_layer_rows_are_built_one_canvas_at_a_time(serve, open_page):
     """buildSome makes the rows' canvases one per step (a row of 32 maps made at once took 5-16 ms):
-    with no budget each call adds at most one canvas, and the calls add them all."""
+    with no budget each call adds at most one canvas, and the calls add them all; but only for boxes
+    near sight (making them made the longest tasks at start-up, for boxes nobody saw)."""
     w = open_page(serve())
     w.wait_state('training', BOOT_S)
     counts = w.page.evaluate("""async () => {
         const m = await import('/static/layerbox.js?probe');   // a module instance of its own
+        const frames = (n) => new Promise((resolve) => { const f = () => (n-- ? requestAnimationFrame(f) : resolve()); f(); });
         const root = document.body.appendChild(document.createElement('div'));
+        root.style.marginTop = `${3 * innerHeight}px`;        // far below sight
         m.buildLayers(root, [{ type: 'input', shape: [1, 24, 24] },
                              { type: 'conv', shape: [8, 24, 24], weight_shapes: { w: [8, 1, 5, 5], b: [8] } }]);
-        const counts = [root.querySelectorAll('canvas[data-map]').length];
-        for (let i = 0; i < 1000 && m.buildSome(0) === 'busy'; i++) counts.push(root.querySelectorAll('canvas[data-map]').length);
-        counts.push(root.querySelectorAll('canvas[data-map]').length);
+        const count = () => root.querySelectorAll('canvas[data-map]').length;
+        await frames(3);                                       // the observer has seen where the boxes are
+        const far = [m.buildSome(0), m.buildSome(1000), count()];
+        root.scrollIntoView();
+        await frames(3);
+        const counts = [count()];
+        for (let i = 0; i < 1000 && m.buildSome(0) === 'busy'; i++) counts.push(count());
+        counts.push(count());
         root.remove();
-        return counts;
+        return { far, counts };
     }""")
+    assert counts['far'] == ['idle', 'idle', 0], counts
+    counts = counts['counts']
     steps = [b - a for a, b in zip(counts, counts[1:])]
     # input: 1 map; conv: 8 maps, 8 gradient maps, 8 filters + bias, 8 filter gradients + bias
     assert counts[0] == 0 and counts[-1] == 1 + 8 + 8 + 9 + 9, counts
@@ -233,6 +256,7 @@ def test_tiles_refit_when_the_window_narrows(serve, open_page):
     w = open_page(serve())
     w.wait_state('training', BOOT_S)
     maps = '.layer[data-index="4"] canvas[data-map="activations"]'
+    w.show_layer('.layer[data-index="4"]', 'canvas[data-map="activations"]')
     wide = wait_until(lambda: (lines := w.page.evaluate(TILE_LINES, maps)) and lines[0][0] == 16 and lines, 30,
                       'the conv maps on one line')
     w.page.evaluate("window.pageErrors = []; addEventListener('error', (e) => pageErrors.push(e.message))")

@@ -116,6 +116,8 @@ def test_network_view_shows_every_layer(w):
     boxes = w.page.locator('.layer')
     types = [boxes.nth(i).get_attribute('data-type') for i in range(boxes.count())]
     assert types == ['input', 'conv', 'relu', 'pool', 'conv', 'relu', 'pool', 'fc', 'softmax']
+    for i in range(len(types)):                         # a reader scrolls down the view: each box is made
+        w.show_layer(f'.layer[data-index="{i}"]')
     conv = w.page.locator('.layer[data-type="conv"]').first
     info = conv.text_content()
     assert '8x5x5x1+8 = 208' in info and '(24 - 5 + 2*2)/1 + 1 = 24' in info and 'stride 1' in info
@@ -132,7 +134,7 @@ def test_normalization_and_hover(w):
     for mode in ('layer', 'global', 'map'):
         select.select_option(mode)
         time.sleep(0.3)
-    w.show_layer('.layer[data-type="conv"] canvas[data-map="activations"]')
+    w.show_layer('.layer[data-type="conv"]', 'canvas[data-map="activations"]')
     canvas = w.page.locator('.layer[data-type="conv"] canvas[data-map="activations"]').first
     canvas.hover()
     tip = w.page.locator('.layer-tooltip')

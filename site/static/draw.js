@@ -110,6 +110,12 @@ function setEmpty(row, empty) {
   if (row.empty !== empty) { row.empty = empty; row.el.classList.toggle('is-empty', empty); }
 }
 
+// A box's activation and gradient ranges (its text, shown whether or not its rows are rendered).
+function setStats(view, L) {
+  setText(view.actStat, L && L.act ? `activations ${fmt(L.act.min)} … ${fmt(L.act.max)}` : 'activations —');
+  if (view.gradStat) setText(view.gradStat, L && L.grad ? `gradients ${fmt(L.grad.min)} … ${fmt(L.grad.max)}` : 'gradients: not computed');
+}
+
 /** Rows of the views in page order: the units drawSnapshot paints and counts in. */
 export function rowCount(views) {
   return views.reduce((n, view) => n + view.rows.length, 0);
@@ -130,6 +136,7 @@ export function drawSnapshot(views, snapshot, from = 0, budgetMs = Infinity, max
   const global = {};   // q -> [min, max] over all layers
   const rows = [];
   for (const view of views) {
+    if (!view.rows.length) setStats(view, layers[view.index]);   // its rows are not made yet (far from sight)
     for (const row of view.rows) {
       rows.push(row);
       row.data = entryFor(row, layers[view.index]);
@@ -147,11 +154,7 @@ export function drawSnapshot(views, snapshot, from = 0, budgetMs = Infinity, max
     if (next > from && (performance.now() >= end || (fresh && shown + fresh > maxShown))) break;
     shown += fresh;
     const view = row.view;
-    if (row === view.rows[0]) {
-      const L = layers[view.index];
-      setText(view.actStat, L && L.act ? `activations ${fmt(L.act.min)} … ${fmt(L.act.max)}` : 'activations —');
-      if (view.gradStat) setText(view.gradStat, L && L.grad ? `gradients ${fmt(L.grad.min)} … ${fmt(L.grad.max)}` : 'gradients: not computed');
-    }
+    if (row === view.rows[0]) setStats(view, layers[view.index]);
     setEmpty(row, !row.data);
     if (!row.data) continue;
     if (view.skipped) { row.stale = true; continue; }   // out of sight: painted when it comes back

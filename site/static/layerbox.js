@@ -54,8 +54,11 @@ function queueFit() {
   fitQueued = true;
   requestAnimationFrame(() => { fitQueued = false; fitMaps(state.views); });
 }
-// The rows buildLayers left for buildSome, in page order: generators that make one canvas per
-// step (a row of 32 maps made at once took 5-16 ms, so a frame's build budget was no budget).
+// The rows buildLayers left for buildSome, in page order: {view, steps}, steps a generator that
+// makes one canvas per step (a row of 32 maps made at once took 5-16 ms, so a frame's build budget
+// was no budget). A box's rows are made once it comes near sight: on a page that opens with the
+// network view below the fold, making them (a step took up to 18 ms while the worker started
+// training) made the main thread's longest tasks around the first step, for boxes nobody saw.
 const building = [];
 let growth = 1;        // how much larger than their usual size tiles may grow to fill a line
 
@@ -288,20 +291,19 @@ export function buildLayers(root, layers, { only = null, rows = null, grow = 1 }
     // The rows and their canvases (a few hundred for a small net) are made by buildSome, a few
     // per frame, so that no frame stalls the page.
     const isBars = LOSSES.has(type);
+    const later = (steps) => building.push({ view, steps });
     if (wanted('act')) {
-      building.push((function* () {
+      later((function* () {
         const act = makeRow(view, 'act', gray, type === 'softmax' ? 'probabilities' : isBars ? 'scores' : 'activations');
         if (isBars) makeBars(act, shape[0]); else yield* mapParts(act, shape, type, type === 'input');
       })());
     }
-    if (gradStat && wanted('grad')) {
-      building.push((function* () { yield* mapParts(makeRow(view, 'grad', false, 'gradients'), shape, type, false); })());
-    }
+    if (gradStat && wanted('grad')) later((function* () { yield* mapParts(makeRow(view, 'grad', false, 'gradients'), shape, type, false); })());
     const ws = layer.weight_shapes;
     if (ws && ws.w && (type === 'conv' || type === 'fc')) {
       const inShape = i > 0 ? layers[i - 1].shape : null;
       for (const [q, label] of [['w', 'weights'], ['dw', 'weight gradients']]) {
-        if (wanted(q)) building.push((function* () { yield* weightParts(makeRow(view, q, false, label), type, ws, inShape); })());
+        if (wanted(q)) later((function* () { yield* weightParts(makeRow(view, q, false, label), type, ws, inShape); })());
       }
     }
     views.push(view);
@@ -311,11 +313,17 @@ export function buildLayers(root, layers, { only = null, rows = null, grow = 1 }
   return views;
 }
 
-/** Make the rows buildLayers left for later, canvas by canvas, for about budgetMs. -> 'busy' while
- * some remain, 'done' on the call that makes the last one, else 'idle'. */
+/** Make the rows buildLayers left for later of the boxes near sight, canvas by canvas, for about
+ * budgetMs. -> 'busy' while some of those remain, 'done' on the call that makes the last one, else
+ * 'idle' (the rows of boxes far from sight wait until they come near). */
 export function buildSome(budgetMs) {
-  if (!building.length) return 'idle';
   const end = performance.now() + budgetMs;
-  do if (building[0].next().done) building.shift(); while (building.length && performance.now() < end);
-  return building.length ? 'busy' : 'done';
+  let made = false;
+  for (let i = building.findIndex((b) => !b.view.far); i >= 0; i = building.findIndex((b) => !b.view.far)) {
+    made = true;
+    if (building[i].steps.next().done) building.splice(i, 1);
+    if (performance.now() >= end) break;
+  }
+  if (!made) return 'idle';
+  return building.some((b) => !b.view.far) ? 'busy' : 'done';
 }

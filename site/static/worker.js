@@ -14,6 +14,13 @@ const EVAL_SLICE_MS = 8;      // test-set evaluation work per slice, while one i
 const SHARED = typeof SharedWorkerGlobalScope !== 'undefined' && self instanceof SharedWorkerGlobalScope;
 const ALIVE_MS = 6000;        // a port that has not said it is visible for this long counts as hidden
 const AUTOSAVE_MS = 5000;     // while training, save the run this often (when the page asked for it)
+// On a machine of 2 cores or fewer, the run's first GENTLE_MS of training rest after each slice as
+// long as the slice took: the page draws its first frames with data then, and the browser's
+// compositor and GPU process, starved by a worker at full speed, made its main thread wait 50-90 ms
+// (cold starts with a task over 50 ms after the first step: 3 in 15 without the rests, 1 in 15 with
+// them). It costs about GENTLE_MS / 2 of training, once.
+const GENTLE_MS = 1500;
+const GENTLE = (self.navigator && navigator.hardwareConcurrency || 2) <= 2;
 
 let stage = 'starting';
 let paused = false;           // by the user, for every port
@@ -317,6 +324,7 @@ async function autosave(force = false) {
   }
 }
 
+let gentleUntil = null;       // GENTLE: the end of the first training's rests
 let hadData = false;          // the last slice found training data
 let racing = false;           // an activations race is running (bridge.RACE)
 let diverged = null;          // what the divergence guard found, until a rollback or going on
@@ -347,6 +355,7 @@ async function trainLoop() {
     // Once there is data, say so before the slice: a slide that is shown says "training" at once.
     if (!paused && wanted && hadData) setState('training');
     // A step while paused trains exactly one batch (a zero budget still does one part of one).
+    const sliceStart = performance.now();
     const trained = await trainSlice(stepRequested ? 0 : SLICE_MS);
     if (trained === true) startHelpers();
     if (trained !== 'part') stepRequested = false;
@@ -354,6 +363,10 @@ async function trainLoop() {
     if (!trained) { await waitForWake(); continue; }
     if (!paused && wanted) setState('training');
     autosave();
+    if (GENTLE && trained === true) {
+      gentleUntil = gentleUntil ?? sliceStart + GENTLE_MS;
+      if (sliceStart < gentleUntil) await new Promise((resolve) => setTimeout(resolve, performance.now() - sliceStart));
+    }
     await nextTask();
   }
 }

@@ -81,11 +81,12 @@ export function mount(root, ctx) {
     // while the browser skipped it): a round repaints it, from the last snapshot if none is newer.
     if (!painting && !latest && lastPainted && views.some((v) => !v.skipped && v.rows.some((row) => row.stale))) latest = lastPainted;
     if (latest) { painting = latest; latest = null; painted = 0; }
+    // (With no rows made, as when every box is far from sight, a round only sets the boxes' text.)
     const rows = rowCount(views);
-    while (painting && rows && performance.now() < end) {
+    while (painting && performance.now() < end) {
       const next = drawSnapshot(views, painting, paintFrom, end - performance.now(), SHOWN_PER_FRAME);
       painted += next - paintFrom;
-      paintFrom = next % rows;
+      paintFrom = rows ? next % rows : 0;
       if (next < rows && painted < rows) break;   // stopped early: the frame's budget is spent
       if (painted >= rows) {
         lastPainted = painting; painting = null; painted = 0;
