@@ -289,7 +289,7 @@ export function buildLayers(root, layers, { only = null, rows = null, grow = 1 }
     boxViews.set(box, view);
     nearObserver.observe(box);
     // The rows and their canvases (a few hundred for a small net) are made by buildSome, a few
-    // per frame, so that no frame stalls the page.
+    // per frame once the box is near sight, so that no frame stalls the page.
     const isBars = LOSSES.has(type);
     const later = (steps) => building.push({ view, steps });
     if (wanted('act')) {
