@@ -17,8 +17,8 @@ const AUTOSAVE_MS = 5000;     // while training, save the run this often (when t
 // On a machine of 2 cores or fewer, the run's first GENTLE_MS of training rest after each slice as
 // long as the slice took: the page draws its first frames with data then, and the browser's
 // compositor and GPU process, starved by a worker at full speed, made its main thread wait 50-90 ms
-// (cold starts with a task over 50 ms after the first step: 3 in 15 without the rests, 1 in 15 with
-// them). It costs about GENTLE_MS / 2 of training, once.
+// (cold starts with a task over 50 ms after the first step, interleaved runs: 7 of 23 without the
+// rests, 5 of 32 with them). It costs about GENTLE_MS / 2 of training, once.
 const GENTLE_MS = 1500;
 const GENTLE = (self.navigator && navigator.hardwareConcurrency || 2) <= 2;
 
