@@ -264,7 +264,7 @@ def navigate(page, url, handler, requests):
     page.goto(url)
     page.wait_for_selector('html[data-state="training"]', timeout=BOOT_S * 1000)
     origin, probe = page.evaluate("[performance.timeOrigin, window.__bench]")
-    flip_ms = next(t for s, t in probe["states"] if s == "training")
+    flip_ms = training_since(probe)
     flip = origin + flip_ms
     bodies = [n for t, _, n in handler.served if start <= t <= flip]
     answered = [code for t, _, code in handler.answered if start <= t <= flip]
@@ -337,7 +337,7 @@ def training_window(page, seconds):
     page.wait_for_timeout(seconds * 1000)
     last = page_sample(page)
     probe = page.evaluate("window.__bench")
-    trained_from = next(t for s, t in probe["states"] if s == "training")
+    trained_from = training_since(probe)
     (t0, n0, _), (t1, n1, _) = first, last
     throughput = {"examples_per_s": (n1 - n0) / ((t1 - t0) / 1000), "examples": n1 - n0, "seconds": (t1 - t0) / 1000}
     return throughput, responsiveness(probe, trained_from, first, last)
@@ -385,6 +385,11 @@ def measure_page(playwright, profile, base, handler, seconds):
             "main_thread_in_sight": in_sight}, errors
 
 
+def training_since(probe):
+    """When the page first said "training" (the first step), in the page's ms (bench/static/page-probe.js)."""
+    return next(t for s, t in probe["states"] if s == "training")
+
+
 def measure_startup(playwright, scratch, base, runs):
     """Main-thread long tasks from the first step until STARTUP_S later, in `runs` cold starts,
     each in a new, empty profile."""
@@ -399,7 +404,7 @@ def measure_startup(playwright, scratch, base, runs):
             page.wait_for_selector('html[data-state="training"]', timeout=BOOT_S * 1000)
             page.wait_for_timeout(STARTUP_S * 1000)
             probe = page.evaluate("window.__bench")
-            first = next(t for s, t in probe["states"] if s == "training")
+            first = training_since(probe)
             tasks = [d for s, d in probe["longtasks"] if s >= first]
             out.append({"longest_task_ms": max(tasks, default=0.0), "long_tasks": len(tasks),
                         "first_step_s": first / 1000, "longtask_observer": probe.get("longtaskError") or "ok"})

@@ -28,13 +28,15 @@ const roots = new WeakSet();   // containers that already have the hover listene
 // text stays), from an IntersectionObserver.
 let nearObserver = null;
 const boxViews = new WeakMap();   // a layer box -> its view
+// skipped: not rendered, as the page hides it (far) or the browser skips it (autoSkipped).
+const setSkipped = (view) => { view.skipped = view.far || view.autoSkipped; };
 function observeNear(entries) {
   for (const e of entries) {
     const view = boxViews.get(e.target);
     if (!view) continue;
     view.far = !e.isIntersecting;
     e.target.classList.toggle('far', view.far);
-    view.skipped = view.far || view.autoSkipped;
+    setSkipped(view);
   }
 }
 // The tiles are refitted when a view's rows change width. The observer hands over the widths, so
@@ -279,31 +281,33 @@ export function buildLayers(root, layers, { only = null, rows = null, grow = 1 }
     box.append(info, rowsEl);
     root.append(box);
     fitObserver.observe(rowsEl);
-    // skipped: not rendered, as the page hides it (far) or the browser skips it (autoSkipped).
     const view = { index: i, type, shape, box, rowsEl, rows: [], actStat, gradStat, skipped: true, far: true, autoSkipped: false };
     // Painting a box that is not rendered is wasted: drawSnapshot passes over it while it is skipped.
     box.addEventListener('contentvisibilityautostatechange', (e) => {
       view.autoSkipped = e.skipped;
-      view.skipped = view.far || view.autoSkipped;
+      setSkipped(view);
     });
     boxViews.set(box, view);
     nearObserver.observe(box);
     // The rows and their canvases (a few hundred for a small net) are made by buildSome, a few
     // per frame once the box is near sight, so that no frame stalls the page.
     const isBars = LOSSES.has(type);
-    const later = (steps) => building.push({ view, steps });
+    // make: a row's maker, run when its turn comes; -> the steps (an iterable) of its canvases.
+    const later = (make) => building.push({ view, steps: (function* () { yield* make(); })() });
     if (wanted('act')) {
-      later((function* () {
+      later(() => {
         const act = makeRow(view, 'act', gray, type === 'softmax' ? 'probabilities' : isBars ? 'scores' : 'activations');
-        if (isBars) makeBars(act, shape[0]); else yield* mapParts(act, shape, type, type === 'input');
-      })());
+        if (!isBars) return mapParts(act, shape, type, type === 'input');
+        makeBars(act, shape[0]);
+        return [];
+      });
     }
-    if (gradStat && wanted('grad')) later((function* () { yield* mapParts(makeRow(view, 'grad', false, 'gradients'), shape, type, false); })());
+    if (gradStat && wanted('grad')) later(() => mapParts(makeRow(view, 'grad', false, 'gradients'), shape, type, false));
     const ws = layer.weight_shapes;
     if (ws && ws.w && (type === 'conv' || type === 'fc')) {
       const inShape = i > 0 ? layers[i - 1].shape : null;
       for (const [q, label] of [['w', 'weights'], ['dw', 'weight gradients']]) {
-        if (wanted(q)) later((function* () { yield* weightParts(makeRow(view, q, false, label), type, ws, inShape); })());
+        if (wanted(q)) later(() => weightParts(makeRow(view, q, false, label), type, ws, inShape));
       }
     }
     views.push(view);
