@@ -6,7 +6,7 @@
 import { fetchBytes as fetchFile, loaded, watchFetches } from './fetching.js';
 import { forgetRun, loadRun, saveRun } from './runstore.js';
 import { bootPython, pyodideModule } from './pyboot.js';
-import { Helpers } from './helpers.js';
+import { Team } from './team.js';
 
 const ROOT = new URL('../', import.meta.url);
 const SLICE_MS = 25;          // training work per slice (pause and requests wait at most this long)
@@ -239,37 +239,12 @@ function serveSnapshots(free = null, fresh = true) {
   }
 }
 
-// Data-parallel training (helpers.js): the workers the page asked for, and their helpers once started.
-let helpers = null, wantedWorkers = 1, pending = null;
-let helperBusyMs = 0;          // the helpers' computing time so far (their results' busy_ms), for the stats
-// -> {ok: n} or {error} (n is refused: not a whole number from 1 to 16)
-function setWorkers(asked = config.values.workers || 1) {
-  let n = asked;
-  if (asked > 1 && typeof Worker === 'undefined') {
-    n = 1;
-    post({ type: 'notice', text: `This browser's ${SHARED ? 'shared ' : ''}worker cannot start workers of its own, so the run trains on one core instead of ${asked}.` });
-  }
-  const r = call('set_workers', n);
-  if (r.error) return r;
-  wantedWorkers = n;
-  if (helpers && helpers.count !== n - 1) { helpers.stop(); helpers = null; }   // started again after the next step
-  call('set_ready', pyodide.toPy(helpers ? helpers.ready() : []));   // (a fresh session keeps the helpers)
-  return { ok: n };
-}
-// After the first step (so that they do not slow it), the helpers boot; until they are up, this
-// worker trains their pieces itself, with the same numbers.
-function startHelpers() {
-  if (helpers || wantedWorkers < 2) return;
-  const url = new URL(`helper.js${new URL(import.meta.url).search}`, import.meta.url);
-  helpers = new Helpers(url, wantedWorkers - 1, {
-    onReady: (pieces) => call('set_ready', pyodide.toPy(pieces)),
-    onLost: (piece, why) => post({ type: 'notice', text: `Helper worker ${piece} stopped (${why}); this worker trains its share.` }),
-  });
-}
-
-function sendJob(job) {
-  pending = { session, pieces: job.pieces.map((p) => p.piece), result: helpers.run(job) };
-}
+// Data-parallel training (team.js): the workers the page asked for, and their helpers once started.
+const team = new Team(new URL(`helper.js${new URL(import.meta.url).search}`, import.meta.url), SHARED, {
+  call, post, toPy: (v) => pyodide.toPy(v), session: () => session,
+  addShards: (serial, results) => check(bridge.add_shards(session, serial, results)),
+});
+const setWorkers = (asked = config.values.workers || 1) => team.set(asked);
 
 // -> false (no training data yet), 'part' (a slow batch under way, no update yet) or true.
 async function trainSlice(budget) {
@@ -278,22 +253,14 @@ async function trainSlice(budget) {
   let result;
   for (;;) {
     result = check(call('train_for', budget, wantFree));   // plain JS values: no proxies to free
-    if (result && result.send && !result.stats) { sendJob(result.send); continue; }
+    if (result && result.send && !result.stats) { team.send(result.send); continue; }
     if (!(result && result.wait !== undefined)) break;
-    const job = pending;
-    const got = await job.result;                          // {serial, results, lost}: it never fails
-    if (job.session !== session) continue;                 // "Start fresh" made a new session meanwhile
-    for (const r of got.results) helperBusyMs += r.busy_ms || 0;
-    const added = check(bridge.add_shards(session, got.serial, got.results));
-    // Not this batch's answer (never seen; it would wait for ever): its pieces are trained here;
-    // so are those of a helper that failed (or that a change of workers stopped).
-    if (added === false) call('take_back', result.wait, pyodide.toPy(job.pieces));
-    else if (got.lost.length) call('take_back', result.wait, pyodide.toPy(got.lost));
+    await team.settle(result.wait);
   }
   if (result === undefined) return false;
-  if (result.send) sendJob(result.send);                  // the next batch, computed while this one is shown
+  if (result.send) team.send(result.send);                  // the next batch, computed while this one is shown
   if (!result.stats) { serveSnapshots(null, false); return 'part'; }   // a slow batch, still in parts
-  post({ type: 'stats', stats: { ...result.stats, helper_busy_ms: helperBusyMs } });
+  post({ type: 'stats', stats: { ...result.stats, helper_busy_ms: team.busyMs } });
   if (result.stats.diverged && !diverged) {
     // The guard caught a blow-up: stop here, say what happened, and show it on the charts.
     diverged = result.stats.diverged;
@@ -357,7 +324,7 @@ async function trainLoop() {
     // A step while paused trains exactly one batch (a zero budget still does one part of one).
     const sliceStart = performance.now();
     const trained = await trainSlice(stepRequested ? 0 : SLICE_MS);
-    if (trained === true) startHelpers();
+    if (trained === true) team.start();
     if (trained !== 'part') stepRequested = false;
     hadData = !!trained;
     if (!trained) { await waitForWake(); continue; }
