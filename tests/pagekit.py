@@ -88,11 +88,16 @@ class Watched:
     def show_layer(self, box, inside='.rows .row'):
         """Scroll the network view's first box matching `box` into sight and wait for the element
         matching `inside` in it to be made and rendered: the page makes and renders a box's rows
-        only near sight (layerbox.js), as a reader sees them."""
-        self.page.evaluate('(s) => document.querySelector(s).scrollIntoView()', box)
-        wait_until(lambda: self.page.evaluate('([b, s]) => { const e = document.querySelector(b).querySelector(s); '
-                                              'return !!e && e.getBoundingClientRect().width > 0; }', [box, inside]),
-                   5, f'{inside} of {box} to be made and rendered in sight')
+        only near sight (layerbox.js), as a reader sees them. The box is scrolled to again while
+        waiting, as the page above it may change height meanwhile (a lesson's text, a note)."""
+        shown = """([b, s]) => {
+            const e = document.querySelector(b).querySelector(s);
+            if (e && e.getBoundingClientRect().width > 0) return true;
+            document.querySelector(b).scrollIntoView();
+            return false;
+        }"""
+        self.page.evaluate('(b) => document.querySelector(b).scrollIntoView()', box)
+        wait_until(lambda: self.page.evaluate(shown, [box, inside]), 10, f'{inside} of {box} to be made and rendered in sight')
 
     def close(self):
         if self.owns:

@@ -76,7 +76,10 @@ export function mount(root, ctx) {
   function paintViews(end) {
     const built = buildSome(BUILD_BUDGET_MS);
     if (built === 'busy') return;
-    if (built === 'done') { painting = latest || painting || lastPainted; latest = null; painted = 0; }
+    if (built === 'done') {
+      painting = latest || painting || lastPainted; latest = null; painted = 0;
+      if (!painting) ask(true);     // rows made before any snapshot was painted (paused): they need one
+    }
     // A box that came into sight shows an older snapshot than the rest (drawSnapshot passed over it
     // while the browser skipped it): a round repaints it, from the last snapshot if none is newer.
     if (!painting && !latest && lastPainted && views.some((v) => !v.skipped && v.rows.some((row) => row.stale))) latest = lastPainted;
