@@ -116,3 +116,14 @@ def wait_until(predicate, timeout_s, what):
     raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
 
 
+def saved_examples(w, key):
+    """The examples count of the run saved under `key` in the page's IndexedDB, or None."""
+    return w.page.evaluate('''(key) => new Promise((resolve) => {
+        const open = indexedDB.open('live-cnn', 1);
+        open.onsuccess = () => { const get = open.result.transaction('runs').objectStore('runs').get(key);
+            get.onsuccess = () => { resolve(get.result ? get.result.examples : null); open.result.close(); }; };
+        open.onerror = () => resolve(null); })''', key)
+
+
+def tab_id(w):
+    return w.page.evaluate("sessionStorage.getItem('live-cnn-tab')")

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from pagekit import BOOT_S, Watched, start_server, wait_until
+from pagekit import BOOT_S, Watched, saved_examples, start_server, tab_id, wait_until
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
 
@@ -290,6 +290,20 @@ def test_two_workers_train_one_run(serve, open_page):
     wait_until(lambda: w.page.get_attribute('[data-stat="helpers-busy"]', 'data-busy-ms') != busy, 10, 'the helper\'s busy total to grow')
     assert float(w.page.get_attribute('[data-stat="helpers-busy"]', 'data-busy-ms')) > float(busy) > 0
     assert 1 <= w.number('helpers-busy') <= 100
+    # A reload continues the run (its helper boots again); Start fresh then keeps the helper (no
+    # Pyodide boot again): the stat never shows it down.
+    wait_until(lambda: (saved_examples(w, f'tab {tab_id(w)}') or 0) > 0, 30, 'the run saved')
+    w.page.reload()
+    w.wait_state('training', BOOT_S)
+    wait_until(lambda: w.stat('workers') == '2', 60, 'the helper worker to be up again')
+    before = w.number('examples')
+    w.page.click('[data-control="start-fresh"]')
+    seen = set()
+    def fresh_run_trained():
+        seen.add(w.stat('workers'))
+        return (w.number('examples') or 1e9) < before and w.number('examples') > 500
+    wait_until(fresh_run_trained, 30, 'the fresh run to train')
+    assert seen == {'2'}, seen
     # The Workers menu changes it live: the helpers stop (what they owed is trained here) and others
     # start; back to this machine's default (1 on 2 cores), the URL drops the key.
     menu = '[data-control="workers"]'

@@ -160,6 +160,26 @@ def test_a_run_on_workers_is_the_same_whether_or_not_the_helpers_are_up():
     assert np.allclose(one, runs[0], rtol=1e-4, atol=1e-6)      # the same examples, summed in pieces
 
 
+def test_helpers_kept_through_a_fresh_session_build_its_net():
+    """The page keeps its helpers when a run starts fresh; the new session's net, even another
+    one, must reach them: its number differs from every earlier net's."""
+    small = [dict(layer) for layer in pycore.CONVNETJS_MNIST]
+    small[1] = {**small[1], 'filters': 4}
+    kept = FakeHelpers()
+    s = loaded_session()
+    s.set_workers(2)
+    s.set_ready([1])
+    drive(s, kept, 2)
+    runs = []
+    for helpers in (kept, FakeHelpers()):                      # the kept helper, and a new one
+        t = loaded_session(spec=small)
+        t.set_workers(2)
+        t.set_ready([1])
+        runs.append(drive(t, helpers, 3))
+    assert s.net_version < t.net_version
+    assert np.array_equal(runs[0], runs[1])
+
+
 def test_a_late_answer_for_a_dropped_batch_is_ignored_and_a_lost_helper_is_taken_back():
     s = loaded_session()
     s.set_workers(2)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pagekit import BOOT_S, Watched, wait_until
+from pagekit import BOOT_S, Watched, saved_examples, tab_id, wait_until
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
 
@@ -39,22 +39,9 @@ def download(w, path):
     return json.loads(path.read_text())
 
 
-def saved_examples(w, key):
-    """The examples count of the run saved under `key` in the page's IndexedDB, or None."""
-    return w.page.evaluate('''(key) => new Promise((resolve) => {
-        const open = indexedDB.open('live-cnn', 1);
-        open.onsuccess = () => { const get = open.result.transaction('runs').objectStore('runs').get(key);
-            get.onsuccess = () => { resolve(get.result ? get.result.examples : null); open.result.close(); }; };
-        open.onerror = () => resolve(null); })''', key)
-
-
 def run_note(w):
     """What the page says of where its run came from (the embed strip's note, or the page's notice)."""
     return w.page.evaluate("(document.querySelector('[data-role=run-note]') || document.getElementById('notice')).textContent")
-
-
-def tab_id(w):
-    return w.page.evaluate("sessionStorage.getItem('live-cnn-tab')")
 
 
 def saved_runs(w):

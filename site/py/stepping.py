@@ -1,6 +1,7 @@
 """How a session trains: in slices of a few milliseconds of work, a batch at a time or in parts of
 one, its pieces computed here or by helper workers; each slice's statistics, the held-out scoring
 that goes with it, and the snapshot of the latest training example."""
+import itertools
 import json
 import time
 
@@ -10,6 +11,10 @@ import pycore
 import pycore.parallel
 from pycore import PycoreError
 from pycore.data import random_crops, to_float
+
+# Every net this worker starts gets its own number, across sessions too: a helper kept through
+# "Start fresh" builds the net anew when the number changes (helpers.js).
+NET_NUMBERS = itertools.count(1)
 
 
 class Stepping:
@@ -31,7 +36,7 @@ class Stepping:
         self.shards = 1           # pieces per batch: this worker and shards - 1 helpers (set_workers)
         self.ready = set()        # the pieces whose helpers are up (set_ready)
         self.serial = 0           # batches drawn, so that a helper's late answer is recognised
-        self.net_version = 0      # nets started, so that helpers know when to build the net anew
+        self.net_version = 0      # the net's number (NET_NUMBERS), so that helpers know when to build it anew
         self.crops = None         # the batch under way's crops (B, crop, crop) uint8, for the helpers
 
     def _start_stepping(self):
@@ -39,7 +44,7 @@ class Stepping:
         self.batch = None         # a batch trained in parts, until its update is done (pycore.Batch)
         self.batch_rng = None     # the data order's state before that batch was drawn, for save()
         self.tally = None         # the statistics of the slice under way (train_for)
-        self.net_version += 1
+        self.net_version = next(NET_NUMBERS)
         self.part = self._part_size(self.options['batch_size'])
 
     def train_for(self, budget_ms, want_snapshot=False):

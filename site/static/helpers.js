@@ -18,6 +18,9 @@ export class Helpers {
     }
   }
 
+  /** The helpers not lost. */
+  get size() { return this.workers.size; }
+
   ready() { return [...this.workers].filter(([, h]) => h.ready).map(([k]) => k); }
 
   message(piece, msg) {

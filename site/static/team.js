@@ -27,8 +27,10 @@ export class Team {
     const r = this.run.call('set_workers', n);
     if (r.error) return r;
     this.wanted = n;
-    if (this.helpers && this.helpers.count !== n - 1) { this.helpers.stop(); this.helpers = null; }   // started again after the next step
-    this.run.call('set_ready', this.run.toPy(this.helpers ? this.helpers.ready() : []));   // (a fresh session keeps the helpers)
+    // Other helpers are started after the next step; the same number is kept, through a fresh session
+    // too (its nets have numbers of their own), unless one was lost.
+    if (this.helpers && this.helpers.size !== n - 1) { this.helpers.stop(); this.helpers = null; }
+    this.run.call('set_ready', this.run.toPy(this.helpers ? this.helpers.ready() : []));
     return { ok: n };
   }
 
