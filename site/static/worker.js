@@ -248,10 +248,11 @@ const setWorkers = (asked = config.values.workers || 1) => team.set(asked);
 
 // -> false (no training data yet), 'part' (a slow batch under way, no update yet) or true.
 async function trainSlice(budget) {
-  // The slice's own snapshot is of the latest training example: ask for it when a port wants that.
-  const wantFree = focusKey === 'training' && [...ports.values()].some((p) => p.wantSnapshot && focusOf(p.focus) === 'training');
   let result;
   for (;;) {
+    // The slice's own snapshot is of the latest training example: ask for it when a port wants that
+    // (asked anew each call: with helpers, a page's request may come while this slice waits for them).
+    const wantFree = focusKey === 'training' && [...ports.values()].some((p) => p.wantSnapshot && focusOf(p.focus) === 'training');
     result = check(call('train_for', budget, wantFree));   // plain JS values: no proxies to free
     if (result && result.send && !result.stats) { team.send(result.send); continue; }
     if (!(result && result.wait !== undefined)) break;
