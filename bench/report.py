@@ -171,6 +171,22 @@ def memory_cell(m):
             f"{fmt(m['js_heap_total'], 'MB')} (after {m['examples']:,} examples)")
 
 
+def memory_parts_cell(r):
+    """Where the default page's memory goes beyond the runtime's floor, each part measured (bench/run.py
+    measure_memory_parts)."""
+    p, floor = r.get("memory_parts"), value(r, "memory", "floor", "rss")
+    if not p:
+        return "—"
+    if "error" in p:
+        return f"error: {p['error']}"
+    base = f"runtime floor {fmt(floor, 'MB')}; " if floor else ""
+    return (f"{base}the page with its data blocked (Pyodide, NumPy, pycore, the page) {fmt(p['page_without_data'], 'MB')}; "
+            f"the data, the training and the views add {fmt(p['page_after_gc'] - p['page_without_data'], 'MB')} "
+            f"(the images {fmt(p['images'], 'MB')} of it); garbage a full collection frees "
+            f"{fmt(p['page'] - p['page_after_gc'], 'MB')} (of {fmt(p['page'], 'MB')}); "
+            f"the worker's JS heap {fmt(p['worker_js_heap'], 'MB')}")
+
+
 def table_rows(r):
     pg = r.get("page", {})
     mt, cold, warm = pg.get("main_thread", {}), pg.get("cold"), pg.get("warm")
@@ -195,6 +211,7 @@ def table_rows(r):
          "time p50 / p95 / p99 (ms); views refreshed per second", in_sight_cell(pg.get("main_thread_in_sight"))),
         ("renderer memory of the default page after 30 s of training", memory_cell(r.get("memory"))),
         ("renderer memory floor: a page whose worker only starts Pyodide and imports NumPy", floor_cell(r.get("memory"))),
+        ("where the default page's memory goes (RSS after 30 s of training, its own run)", memory_parts_cell(r)),
         ("data-parallel: examples/s with 1 and N workers, views on (median)", parallel_cell(r.get("parallel"))),
         *((f"full test set ≥{goal}% since navigation, {label}", accuracy_cell(r.get("accuracy"), trainer, goal))
           for trainer, label in (("default", "default trainer"), ("convnetjs", "ConvNetJS's trainer"))

@@ -499,6 +499,71 @@ def measure_floor(browser, base):
     return {**procs[0], "wasm_heap": ready["wasm_heap"]}, errors
 
 
+def measure_memory_parts(playwright, base, site, seconds):
+    """Where the default page's renderer memory goes beyond the runtime's floor (RSS, in bytes):
+    the default page with its data blocked (Pyodide, NumPy, pycore and the page, no images); the
+    default page after `seconds` of training, and its worker's JavaScript heap; then the same page
+    again after a full garbage collection in its worker and page (what the collector had not yet
+    freed). Its own browser, with gc exposed to scripts (--expose-gc)."""
+    if not os.path.isdir("/proc"):
+        return {"error": "not measured: needs Linux's /proc"}, []
+    mnist = json.loads((site / "data" / "manifest.json").read_text())["datasets"]["mnist"]
+    out = {"images": (mnist["train_count"] + mnist["test_count"]) * mnist["image_size"] ** 2}   # uint8, as the worker holds them
+    browser, errors = launch(playwright, extra_args=["--js-flags=--expose-gc"]), []
+    try:
+        def rss_of(ready, block=None, settle_s=FLOOR_SETTLE_S, then=None):
+            before = renderer_pids()
+            with closing(browser.new_context(viewport={"width": 1280, "height": 800})) as context:
+                if block:
+                    context.route(block, lambda route: route.abort())
+                else:
+                    watch_errors(context, errors)
+                page = context.new_page()
+                page.goto(base)
+                page.wait_for_selector(ready, timeout=BOOT_S * 1000)
+                page.wait_for_timeout(settle_s * 1000)
+                largest = lambda: max((process_memory(pid) for pid in renderer_pids() - before), key=lambda m: m["rss"])
+                return largest()["rss"], then and then(page, largest)
+        log("memory parts: the page with its data blocked")
+        out["page_without_data"], _ = rss_of('html[data-state="error"]', block="**/data/**")
+
+        def collect(page, largest):
+            worker = next(w for w in page.workers if "/worker.js" in w.url)
+            heap = worker_heap(browser, page, worker.url)
+            for target in (worker, page):
+                target.evaluate("gc()")
+            page.wait_for_timeout(2000)
+            return heap, largest()["rss"]
+        log(f"memory parts: the default page after {seconds:g} s of training, before and after a garbage collection")
+        out["page"], (heap, out["page_after_gc"]) = rss_of('html[data-state="training"]', settle_s=seconds, then=collect)
+        out["worker_js_heap"] = heap.get("usedSize")
+    finally:
+        browser.close()
+    return out, errors
+
+
+def worker_heap(browser, page, url):
+    """The JavaScript heap of `page`'s dedicated worker at `url` (DevTools' Runtime.getHeapUsage:
+    usedSize, totalSize, backingStorageSize), through the browser's DevTools target of it."""
+    cdp = browser.new_browser_cdp_session()
+    try:
+        target = next(t for t in cdp.send("Target.getTargets")["targetInfos"] if t["type"] == "worker" and t["url"] == url)
+        replies = []
+        cdp.on("Target.receivedMessageFromTarget", lambda e: replies.append(json.loads(e["message"])))
+        session = cdp.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": False})["sessionId"]
+        cdp.send("Target.sendMessageToTarget", {"sessionId": session,
+                                                "message": json.dumps({"id": 1, "method": "Runtime.getHeapUsage"})})
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            answer = next((m for m in replies if m.get("id") == 1), None)
+            if answer:
+                return answer.get("result", {})
+            page.wait_for_timeout(50)          # (Playwright hands over events while it waits)
+        raise RuntimeError("the worker's DevTools target did not answer")
+    finally:
+        cdp.detach()
+
+
 def proc_field(path, key):
     """The value of `key: value` in a /proc file (Linux), or None."""
     try:
@@ -563,7 +628,11 @@ METHOD = """
   The floor, in the same run: a page (bench/static/floor.html) whose module worker starts Pyodide
   and imports NumPy from the site's own files and does nothing else, read 5 s after the import.
   The page minus the floor is what is ours: the images (55 MB as uint8 in the WebAssembly heap), the
-  training's temporaries, the views and the page.
+  training's temporaries, the views and the page. Where it goes, in a browser of its own started with
+  `--js-flags=--expose-gc`: the page with its data's requests refused (Pyodide, NumPy, pycore, the
+  session and the page, no images), the default page after 30 s of training, and the same page again
+  after gc() in its worker and its page (the garbage V8 had not yet collected: it lets external
+  memory, such as the typed arrays of each snapshot, grow by tens of MB between collections).
 - Data-parallel (`--workers N`): the default page with `?workers=1` and `?workers=N` alternated,
   each in a new browser context, after the helpers are up and 10 s of training; examples/s over the
   window as above (median of the rounds). Beside each run, the cores in use over the same window:
@@ -635,6 +704,7 @@ def run(args, scratch):
         run_step(results, "page", measure_page, p, Path(scratch) / "profile", base, handler, args.seconds)
         run_step(results, "startup", measure_startup, p, scratch, base, args.startup_runs)
         run_step(results, "memory", measure_memory, browser, base, MEMORY_S)
+        run_step(results, "memory_parts", measure_memory_parts, p, base, site, MEMORY_S)
         run_step(results, "accuracy", measure_accuracy, browser, base, site,
                  {"default": args.accuracy_seconds, "convnetjs": args.convnetjs_seconds})
         browser.close()

@@ -11,8 +11,10 @@ def chromium_path():
     return os.environ.get('LIVECNN_CHROMIUM') or shutil.which('chromium') or shutil.which('chromium-browser')
 
 
-def launch(playwright, **kwargs):
+def launch(playwright, extra_args=(), **kwargs):
+    """The test browser; extra_args: more command-line flags (the benchmark's memory parts expose gc)."""
     path = chromium_path()
+    args = CHROMIUM_FLAGS + list(extra_args)
     if path:
-        return playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS, **kwargs)
-    return playwright.chromium.launch(args=CHROMIUM_FLAGS, **kwargs)
+        return playwright.chromium.launch(executable_path=path, args=args, **kwargs)
+    return playwright.chromium.launch(args=args, **kwargs)
