@@ -8,146 +8,39 @@ page's full test-set accuracy passes 97% and 98% with the default trainer and wi
 build cache and served only to the benchmark harness (bench/static), never put in dist/.
 """
 import argparse
-import gzip
 import json
 import os
-import platform
 import re
 import sys
 import tempfile
-import threading
 import time
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-import build                      # noqa: E402  the site build
-from buildkit import assets      # noqa: E402  pinned packages, fetched once into the build cache
-from buildkit.server import Handler, make_server  # noqa: E402  the site's static-file server
+from stage import (BOOT_S, HERE, assets, convnetjs_source, load_chunks, log, machine_facts,  # (stage puts the
+                   prepare_site, start_server, watch_errors)             # repo and tests/ on sys.path)
 import numpy as np                # noqa: E402
 from browser import CHROMIUM_FLAGS, chromium_path, launch  # noqa: E402  the tests' Chromium and flags
+from memory import MEMORY_S, measure_memory, measure_memory_parts, renderer_pids  # noqa: E402
 import report                     # noqa: E402
 from report import value          # noqa: E402
+import trainers                   # noqa: E402  bench/trainers.py, whose section of the report this run keeps
 
-CONVNETJS_PACKAGE = ("convnetjs@0.3.0", "convnetjs-0.3.0.tgz",
-                     "d6575958fa62ea25c9a59e884157aca448b8bd949fa7424f2f208732cddd7552")
-TRAINERS_HEADING = "Trainers: time to 97% and 98% on the page"   # bench/trainers.py's section
 WARMUP_S = 10        # training time on the page before its throughput window opens
 WARM_RUNS = 2        # warm-cache navigations (their median is the figure)
 WORKER_PATHS = ("/pyodide/", "/py/", "/data/")   # what the page's training worker fetches
 STARTUP_RUNS = 6     # cold starts whose start-up long tasks are counted: one is too few, as the
                      # start-up's longest tasks come and go around 50 ms from run to run
 STARTUP_S = 8        # training watched after each of those cold starts' first step
-MEMORY_S = 30        # training before the page's memory is read
-FLOOR_SETTLE_S = 5   # and the floor page's, after its NumPy import
 IN_SIGHT_S = 3       # after scrolling the network view into sight, before its frame timing
-BOOT_S = 90          # budget for Pyodide + NumPy + first data chunk on a loaded machine
-
-
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
-
-class BenchHandler(Handler):
-    """The site's handler, plus /bench/* from memory, and a record of every response sent."""
-    extra = {}       # URL path -> bytes
-    served = []      # (epoch ms when the body was written, URL path, body bytes)
-    answered = []    # (epoch ms, URL path, HTTP status) of every request, 304s included
-
-    def log_message(self, *args):
-        pass
-
-    def log_request(self, code="-", size="-"):
-        self.answered.append((time.time() * 1000, urlsplit(self.path).path, int(code)))
-
-    def do_GET(self):
-        path = urlsplit(self.path).path
-        if not path.startswith("/bench/"):
-            return super().do_GET()
-        body = self.extra.get(path)
-        if body is None:
-            return self.send_error(404, "File not found")
-        self.send_response(200)
-        self.send_header("Content-Type", self.guess_type(path))
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.served.append((time.time() * 1000, path, len(body)))
-
-    def copyfile(self, source, outputfile):
-        n = 0
-        while block := source.read(1 << 20):
-            outputfile.write(block)
-            n += len(block)
-        self.served.append((time.time() * 1000, urlsplit(self.path).path, n))
-
-
-def prepare_site(site, cache, scratch):
-    """A built site: `site` as given, or a fresh build of the working tree into scratch/dist."""
-    if site:
-        site = Path(site).resolve()
-        if not (site / "manifest.json").is_file():
-            raise assets.BuildError(f"{site} is not a built site (no manifest.json); run python3 build.py")
-        return site
-    out = Path(scratch) / "dist"
-    log(f"building the site into {out}")
-    build.build(out, cache_dir=cache, fashion=False, log=lambda *a: None)
-    return out
-
-
-def convnetjs_source(cache):
-    """build/convnet.js from the verified npm tarball (fetched with npm pack into the cache once).
-
-    When it cannot be had, a script that throws the reason, so the ConvNetJS measurement fails
-    with it and the others still run.
-    """
-    try:
-        tgz = assets.fetch_npm(build.resolve_cache(cache), CONVNETJS_PACKAGE, lambda *a: None)
-        return assets.read_tar_members(tgz, ["package/build/convnet.js"])["package/build/convnet.js"]
-    except assets.BuildError as e:
-        reason = f"ConvNetJS unavailable: {e} (a bad tarball in the cache can be deleted to fetch it again)"
-        log(reason)
-        return f"throw new Error({json.dumps(reason)});".encode()
-
-
-def start_server(site, convnet_js):
-    extra = {f"/bench/{p.name}": p.read_bytes() for p in (HERE / "static").iterdir() if p.is_file()}
-    extra["/bench/convnet.js"] = convnet_js
-    handler = type("Handler", (BenchHandler,), {"extra": extra, "served": [], "answered": []})
-    server = make_server(site, port=0, handler=handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, handler, f"http://127.0.0.1:{server.server_address[1]}/"
-
-
-def load_chunks(site, count=2, split="train"):
-    """The first `count` (None: all) MNIST chunks of `split` in the built site; -> images (N, 28, 28), labels (N,)."""
-    manifest = json.loads((site / "data" / "manifest.json").read_text())
-    images, labels = [], []
-    for c in manifest["datasets"]["mnist"][split][:count]:
-        raw = np.frombuffer(gzip.decompress((site / c["file"]).read_bytes()), np.uint8)
-        labels.append(raw[:c["count"]])
-        images.append(raw[c["count"]:].reshape(c["count"], 28, 28))
-    return np.concatenate(images), np.concatenate(labels)
 
 
 def measure_native(images, labels, seconds):
     from pycore.bench import speed_run
     log(f"native CPython: pycore.bench.speed_run for {seconds:g} s")
     return speed_run(images, labels, seconds=seconds), []
-
-
-def watch_errors(context, errors):
-    """Collect console errors and uncaught exceptions of every page and worker in `context`."""
-    def on_page(page):
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("worker", lambda w: w.on("console", lambda m: m.type == "error" and errors.append(m.text)))
-    context.on("page", on_page)
 
 
 def measure_workers(browser, base, seconds):
@@ -416,7 +309,6 @@ def measure_accuracy(browser, base, site, seconds):
     (the plain URL) and ConvNetJS's (?trainer=convnetjs), on fresh pages one after the other.
     seconds: name -> how long that page trains. As bench/trainers.py: copies saved by the page's Save
     button every few seconds, scored afterwards with pycore."""
-    import trainers               # bench/trainers.py (it imports this module's helpers)
     images, labels = load_chunks(site, None, "test")
     out, errors = {}, []
     for name, options in (("default", {}), ("convnetjs", {"trainer": "convnetjs"})):
@@ -428,156 +320,6 @@ def measure_accuracy(browser, base, site, seconds):
         hit = out[name]["reached"]
         log(f"  97% at {(hit['97'] or {}).get('s')} s, 98% at {(hit['98'] or {}).get('s')} s")
     return out, errors
-
-
-def renderer_pids():
-    """Chromium renderer processes now running (Linux /proc; empty elsewhere)."""
-    pids = set()
-    for pid in (os.listdir("/proc") if os.path.isdir("/proc") else []):
-        try:
-            if pid.isdigit() and "--type=renderer" in Path(f"/proc/{pid}/cmdline").read_text():
-                pids.add(int(pid))
-        except OSError:
-            pass
-    return pids
-
-
-def process_memory(pid):
-    """RSS, PSS and the anonymous (not file-backed) part of the PSS of a process, in bytes."""
-    rollup = {k: int(v.split()[0]) * 1024 for k, v in
-              (line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])}
-    return {"rss": rollup["Rss"], "pss": rollup["Pss"], "pss_anon": rollup.get("Pss_Anon", 0)}
-
-
-def measure_memory(browser, base, seconds):
-    """The default page's renderer memory after `seconds` of training, and its main thread's JS heap."""
-    if not os.path.isdir("/proc"):
-        return {"error": "not measured: needs Linux's /proc"}, []
-    before = renderer_pids()
-    with closing(browser.new_context(viewport={"width": 1280, "height": 800})) as context:
-        errors = []
-        watch_errors(context, errors)
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Performance.enable")
-        log(f"page: memory after {seconds:g} s of training")
-        page.goto(base)
-        page.wait_for_selector('html[data-state="training"]', timeout=BOOT_S * 1000)
-        page.wait_for_timeout(seconds * 1000)
-        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-        procs = sorted((process_memory(pid) for pid in renderer_pids() - before), key=lambda m: -m["rss"])
-        if not procs:
-            raise RuntimeError("no new renderer process was found for the page")
-        examples = int(page.text_content('[data-stat="examples"]').replace(",", ""))
-    try:                  # a floor that fails to load leaves the page's figures standing
-        floor, floor_errors = measure_floor(browser, base)
-    except Exception as e:
-        log(f"floor: FAILED: {e}")
-        floor, floor_errors = {"error": str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}, []
-    return {**procs[0], "seconds": seconds, "examples": examples, "js_heap_used": metrics["JSHeapUsedSize"],
-            "js_heap_total": metrics["JSHeapTotalSize"], "other_renderers": len(procs) - 1,
-            "floor": floor}, errors + floor_errors
-
-
-def measure_floor(browser, base):
-    """The renderer memory of a page whose worker only starts Pyodide and imports NumPy from the site's
-    files (bench/static/floor.html): what the runtime takes before anything of ours is loaded."""
-    before = renderer_pids()
-    with closing(browser.new_context(viewport={"width": 1280, "height": 800})) as context:
-        errors = []
-        watch_errors(context, errors)
-        page = context.new_page()
-        log("floor: Pyodide and NumPy alone")
-        page.goto(base + "bench/floor.html")
-        ready = page.evaluate("window.floor")      # a promise (floor.js, run before the load event)
-        if "error" in ready:
-            raise RuntimeError(ready["error"])
-        page.wait_for_timeout(FLOOR_SETTLE_S * 1000)
-        procs = sorted((process_memory(pid) for pid in renderer_pids() - before), key=lambda m: -m["rss"])
-        if not procs:
-            raise RuntimeError("no new renderer process was found for the floor page")
-    return {**procs[0], "wasm_heap": ready["wasm_heap"]}, errors
-
-
-def measure_memory_parts(playwright, base, site, seconds):
-    """Where the default page's renderer memory goes beyond the runtime's floor (RSS, in bytes):
-    the default page with its data blocked (Pyodide, NumPy, pycore and the page, no images); the
-    default page after `seconds` of training, and its worker's JavaScript heap; then the same page
-    again after a full garbage collection in its worker and page (what the collector had not yet
-    freed). Its own browser, with gc exposed to scripts (--expose-gc)."""
-    if not os.path.isdir("/proc"):
-        return {"error": "not measured: needs Linux's /proc"}, []
-    mnist = json.loads((site / "data" / "manifest.json").read_text())["datasets"]["mnist"]
-    out = {"images": (mnist["train_count"] + mnist["test_count"]) * mnist["image_size"] ** 2}   # uint8, as the worker holds them
-    browser, errors = launch(playwright, extra_args=["--js-flags=--expose-gc"]), []
-    try:
-        def rss_of(ready, block=None, settle_s=FLOOR_SETTLE_S, then=None):
-            before = renderer_pids()
-            with closing(browser.new_context(viewport={"width": 1280, "height": 800})) as context:
-                if block:
-                    context.route(block, lambda route: route.abort())
-                else:
-                    watch_errors(context, errors)
-                page = context.new_page()
-                page.goto(base)
-                page.wait_for_selector(ready, timeout=BOOT_S * 1000)
-                page.wait_for_timeout(settle_s * 1000)
-                largest = lambda: max((process_memory(pid) for pid in renderer_pids() - before), key=lambda m: m["rss"])
-                return largest()["rss"], then and then(page, largest)
-        log("memory parts: the page with its data blocked")
-        out["page_without_data"], _ = rss_of('html[data-state="error"]', block="**/data/**")
-
-        def collect(page, largest):
-            worker = next(w for w in page.workers if "/worker.js" in w.url)
-            heap = worker_heap(browser, page, worker.url)
-            for target in (worker, page):
-                target.evaluate("gc()")
-            page.wait_for_timeout(2000)
-            return heap, largest()["rss"]
-        log(f"memory parts: the default page after {seconds:g} s of training, before and after a garbage collection")
-        out["page"], (heap, out["page_after_gc"]) = rss_of('html[data-state="training"]', settle_s=seconds, then=collect)
-        out["worker_js_heap"] = heap.get("usedSize")
-    finally:
-        browser.close()
-    return out, errors
-
-
-def worker_heap(browser, page, url):
-    """The JavaScript heap of `page`'s dedicated worker at `url` (DevTools' Runtime.getHeapUsage:
-    usedSize, totalSize, backingStorageSize), through the browser's DevTools target of it."""
-    cdp = browser.new_browser_cdp_session()
-    try:
-        target = next(t for t in cdp.send("Target.getTargets")["targetInfos"] if t["type"] == "worker" and t["url"] == url)
-        replies = []
-        cdp.on("Target.receivedMessageFromTarget", lambda e: replies.append(json.loads(e["message"])))
-        session = cdp.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": False})["sessionId"]
-        cdp.send("Target.sendMessageToTarget", {"sessionId": session,
-                                                "message": json.dumps({"id": 1, "method": "Runtime.getHeapUsage"})})
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            answer = next((m for m in replies if m.get("id") == 1), None)
-            if answer:
-                return answer.get("result", {})
-            page.wait_for_timeout(50)          # (Playwright hands over events while it waits)
-        raise RuntimeError("the worker's DevTools target did not answer")
-    finally:
-        cdp.detach()
-
-
-def proc_field(path, key):
-    """The value of `key: value` in a /proc file (Linux), or None."""
-    try:
-        return next((line.split(":", 1)[1].strip() for line in open(path) if line.startswith(key)), None)
-    except OSError:
-        return None
-
-
-def machine_facts(browser):
-    mem_kib = proc_field("/proc/meminfo", "MemTotal")
-    return {"cores": os.cpu_count(), "memory_mib": int(mem_kib.split()[0]) // 1024 if mem_kib else 0,
-            "cpu": proc_field("/proc/cpuinfo", "model name") or platform.processor(), "os": platform.platform(),
-            "chromium": browser.version, "python": platform.python_version(), "numpy": np.__version__,
-            "pyodide": assets.PYODIDE_VERSION}
 
 
 METHOD = """
@@ -741,9 +483,9 @@ def main(argv=None):
         Path(args.json).write_text(text + "\n")
     if args.out:          # bench/trainers.py's section of the file is kept
         out = Path(args.out)
-        kept = report.section(out.read_text(), TRAINERS_HEADING) if out.exists() else ""
+        kept = report.section(out.read_text(), trainers.HEADING) if out.exists() else ""
         text = report.markdown(results, METHOD)
-        out.write_text(report.with_section(text, TRAINERS_HEADING, kept) if kept else text)
+        out.write_text(report.with_section(text, trainers.HEADING, kept) if kept else text)
     failed = [k for k, v in {**results["throughput"], **results}.items() if isinstance(v, dict) and "error" in v]
     return 1 if failed else 0
 
