@@ -81,7 +81,10 @@ def fmt(v, unit=""):
 
 def throughput_cell(r, key):
     t = value(r, "throughput", key) or {}
-    return f"error: {t['error']}" if "error" in t else fmt(t.get("examples_per_s"))
+    if "error" in t:
+        return f"error: {t['error']}"
+    runs = f" (mean of runs: {', '.join(f'{v:,.0f}' for v in t['runs'])})" if len(t.get("runs", [])) > 1 else ""
+    return fmt(t.get("examples_per_s")) + runs
 
 
 def bytes_cell(start):

@@ -1,5 +1,6 @@
 """bench/report.py and bench/trainers.py's summaries, on made-up results (the benchmark itself is a
 command, never a timed test)."""
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -150,3 +151,15 @@ def test_the_long_task_target_counts_the_start_up_runs_and_their_row_says_how_ma
     assert row == ["63.00 (1 of 3 runs had a task >50 ms; each run's longest: 0, 63, 0)"]
     r["startup"] = {"error": "the page did not start"}
     assert [v for k, v in report.table_rows(r) if k.startswith("start-up")] == ["error: the page did not start"]
+
+
+def test_native_throughput_is_the_mean_of_two_runs_either_side_of_the_worker():
+    spec = importlib.util.spec_from_file_location("bench_run", Path(report.__file__).with_name("run.py"))
+    bench_run = importlib.util.module_from_spec(spec)            # bench/run.py, not tests/run.py
+    spec.loader.exec_module(bench_run)
+    both = bench_run.bracketed({"examples_per_s": 3000.0, "fwd_ms": 1.0}, {"examples_per_s": 2000.0, "fwd_ms": 2.0})
+    assert both["examples_per_s"] == 2500.0 and both["runs"] == [3000.0, 2000.0] and both["fwd_ms"] == 1.0
+    assert report.throughput_cell({"throughput": {"native": both}}, "native") == "2,500 (mean of runs: 3,000, 2,000)"
+    one = bench_run.bracketed({"error": "killed"}, {"examples_per_s": 2000.0})
+    assert one["examples_per_s"] == 2000.0 and report.throughput_cell({"throughput": {"native": one}}, "native") == "2,000"
+    assert bench_run.bracketed({"error": "a"}, {"error": "b"}) == {"error": "a"}
