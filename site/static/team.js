@@ -27,8 +27,8 @@ export class Team {
     const r = this.run.call('set_workers', n);
     if (r.error) return r;
     this.wanted = n;
-    // Other helpers are started after the next step; the same number is kept, through a fresh session
-    // too (its nets have numbers of their own), unless one was lost.
+    // Helpers are stopped when their number changes or one was lost (others start after the next
+    // step); a fresh session keeps them (its nets have numbers of their own, see stepping.py).
     if (this.helpers && this.helpers.size !== n - 1) { this.helpers.stop(); this.helpers = null; }
     this.run.call('set_ready', this.run.toPy(this.helpers ? this.helpers.ready() : []));
     return { ok: n };
