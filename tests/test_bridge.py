@@ -1,5 +1,6 @@
 """The worker's Python side, on CPython: data chunks, training slices, statistics, snapshots,
 controls, evaluation, and saving/loading runs."""
+import gzip
 import json
 import re
 from pathlib import Path
@@ -40,6 +41,18 @@ def loaded_session(train=600, test=100, **kw):
     s.add_chunk('mnist', 'train', chunk(train)[0], train)
     s.add_chunk('mnist', 'test', chunk(test, 2)[0], test)
     return s
+
+
+def test_a_chunk_arrives_gzipped_as_served_or_already_decoded():
+    raw, labels, images = chunk(120)
+    plain, packed = bridge.Session(meta(200, 50)), bridge.Session(meta(200, 50))
+    plain.add_chunk('mnist', 'train', raw, 120)
+    packed.add_chunk('mnist', 'train', gzip.compress(raw), 120)        # as the worker passes it on
+    assert np.array_equal(packed.ds.train.images[:120], plain.ds.train.images[:120])
+    assert np.array_equal(packed.ds.train.labels[:120], labels)
+    with pytest.raises(PycoreError, match='mnist train chunk is not a whole gzip file'):
+        packed.add_chunk('mnist', 'train', gzip.compress(raw)[:-20], 80)
+    assert packed.ds.train.count == 120
 
 
 def test_chunks_fill_splits_in_order():

@@ -1,7 +1,9 @@
 """One training run in the page's worker: the net, its trainer, the data loaded so far, the running
 statistics, test-set evaluation, and saving/loading the run (how it trains: stepping.py; the
 example the network view shows and the layers' values for it: looking.py)."""
+import gzip
 import json
+import zlib
 
 import numpy as np
 
@@ -102,6 +104,11 @@ class Session(Stepping, Looking):
     def add_chunk(self, dataset, kind, raw, count):
         if hasattr(raw, 'to_bytes'):      # a JS Uint8Array arriving from the worker
             raw = raw.to_bytes()
+        if raw[:2] == b'\x1f\x8b':          # as served (gzip); a host may have decoded it already
+            try:
+                raw = gzip.decompress(raw)
+            except (OSError, EOFError, zlib.error) as e:
+                raise PycoreError(f'a {dataset} {kind} chunk is not a whole gzip file ({e})') from None
         if dataset not in self.data:
             self.data[dataset] = Dataset(dataset, self.meta[dataset], self.seed)
         d = self.data[dataset]

@@ -52,12 +52,13 @@ export function watchFetches(root, { onFail, onBytes }) {
   };
 }
 
-/** The bytes of `path` (relative to root), gunzipped when they are a gzip file. */
-export async function fetchBytes(root, path) {
+/** The bytes of `path` (relative to root), gunzipped when they are a gzip file (unless gunzip is
+ *  false: the data chunks are gunzipped by Python, straight into its heap). */
+export async function fetchBytes(root, path, { gunzip = true } = {}) {
   const resp = await self.fetch(new URL(path, root).href);
   let bytes = new Uint8Array(await resp.arrayBuffer());
   // Chunks are gzip files; a host that already decoded them (Content-Encoding) hands us raw bytes.
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  if (gunzip && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
     bytes = new Uint8Array(await new Response(stream).arrayBuffer());
   }

@@ -67,6 +67,9 @@ function wake() { if (wakeUp) wakeUp(); }
 
 watchFetches(ROOT, { onFail: fail, onBytes: () => { if (stage !== 'training') progress(); } });
 const fetchBytes = (path) => fetchFile(ROOT, path);
+// A data chunk as it came (gzip): session.add_chunk gunzips it into Python's heap, so that no
+// gunzipped copy is left in this worker's JS heap for the collector (4 MB a chunk).
+const fetchChunk = (path) => fetchFile(ROOT, path, { gunzip: false });
 
 // The build's trained nets of the current dataset (manifest.references), loaded once each for the
 // lessons that compare with them; -> name -> their entry (preset, examples, test accuracy).
@@ -90,7 +93,7 @@ async function start() {
   const manifestReady = fetchBytes('data/manifest.json').then((b) => JSON.parse(new TextDecoder().decode(b)));
   const firstChunks = Promise.all([manifestReady, configured]).then(([m]) => {
     const d = m.datasets[firstDataset(m)];
-    return [['train', d.train[0], fetchBytes(d.train[0].file)], ['test', d.test[0], fetchBytes(d.test[0].file)]];
+    return [['train', d.train[0], fetchChunk(d.train[0].file)], ['test', d.test[0], fetchChunk(d.test[0].file)]];
   });
   for (const p of [manifestReady, firstChunks]) p.catch(() => {});   // reported where awaited
   // Pyodide's module, in the site's versioned runtime folder (index.html names it: ?pyodide=...).
@@ -193,7 +196,7 @@ async function loadData(name, started = []) {
   try {
     for (const [kind, chunk] of order) {
       const early = started.find(([k, c]) => k === kind && c.file === chunk.file);
-      const bytes = await (early ? early[2] : fetchBytes(chunk.file));
+      const bytes = await (early ? early[2] : fetchChunk(chunk.file));
       const r = call('add_chunk', name, kind, bytes, chunk.count);
       if (r.error) throw new Error(r.error);
       wake();
