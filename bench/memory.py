@@ -11,6 +11,7 @@ from stage import BOOT_S, log, watch_errors
 
 MEMORY_S = 30        # training before the page's memory is read
 FLOOR_SETTLE_S = 5   # and the floor page's, after its NumPy import
+AT_REST_S = 8        # and a page's that waits (not training), while all its data arrives
 
 
 def renderer_pids():
@@ -84,17 +85,18 @@ def measure_floor(browser, base):
 
 def measure_memory_parts(playwright, base, site, seconds):
     """Where the default page's renderer memory goes beyond the runtime's floor (RSS, in bytes):
-    the default page with its data blocked (Pyodide, NumPy, pycore and the page, no images); the
-    default page after `seconds` of training, and its worker's JavaScript heap; then the same page
-    again after a full garbage collection in its worker and page (what the collector had not yet
-    freed). Its own browser, with gc exposed to scripts (--expose-gc)."""
+    the default page with its data blocked (Pyodide, NumPy, pycore and the page, no images); with
+    its data loaded but not training (?autoplay=0: a paused run, an embed not yet shown); after
+    `seconds` of training, and its worker's JavaScript heap; then the same page again after a full
+    garbage collection in its worker and page (what the collector had not yet freed). Its own
+    browser, with gc exposed to scripts (--expose-gc)."""
     if not os.path.isdir("/proc"):
         return {"error": "not measured: needs Linux's /proc"}, []
     mnist = json.loads((site / "data" / "manifest.json").read_text())["datasets"]["mnist"]
     out = {"images": (mnist["train_count"] + mnist["test_count"]) * mnist["image_size"] ** 2}   # uint8, as the worker holds them
     browser, errors = launch(playwright, extra_args=["--js-flags=--expose-gc"]), []
     try:
-        def rss_of(ready, block=None, settle_s=FLOOR_SETTLE_S, then=None):
+        def rss_of(ready, block=None, query="", settle_s=FLOOR_SETTLE_S, then=None):
             before = renderer_pids()
             with closing(browser.new_context(viewport={"width": 1280, "height": 800})) as context:
                 if block:
@@ -102,13 +104,15 @@ def measure_memory_parts(playwright, base, site, seconds):
                 else:
                     watch_errors(context, errors)
                 page = context.new_page()
-                page.goto(base)
+                page.goto(base + query)
                 page.wait_for_selector(ready, timeout=BOOT_S * 1000)
                 page.wait_for_timeout(settle_s * 1000)
                 largest = lambda: max((process_memory(pid) for pid in renderer_pids() - before), key=lambda m: m["rss"])
                 return largest()["rss"], then and then(page, largest)
         log("memory parts: the page with its data blocked")
         out["page_without_data"], _ = rss_of('html[data-state="error"]', block="**/data/**")
+        log("memory parts: the page with its data loaded, not training")
+        out["at_rest"], _ = rss_of('html[data-state="waiting"]', query="?autoplay=0", settle_s=AT_REST_S)
 
         def collect(page, largest):
             worker = next(w for w in page.workers if "/worker.js" in w.url)

@@ -183,7 +183,9 @@ def memory_parts_cell(r):
     if "error" in p:
         return f"error: {p['error']}"
     base = f"runtime floor {fmt(floor, 'MB')}; " if floor else ""
+    rest = f"with its data loaded, not training {fmt(p['at_rest'], 'MB')}; " if "at_rest" in p else ""
     return (f"{base}the page with its data blocked (Pyodide, NumPy, pycore, the page) {fmt(p['page_without_data'], 'MB')}; "
+            f"{rest}"
             f"the data, the training and the views add {fmt(p['page_after_gc'] - p['page_without_data'], 'MB')} "
             f"(the images {fmt(p['images'], 'MB')} of it); garbage a full collection frees "
             f"{fmt(p['page'] - p['page_after_gc'], 'MB')} (of {fmt(p['page'], 'MB')}); "

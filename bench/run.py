@@ -383,9 +383,10 @@ METHOD = """
   The page minus the floor is what is ours: the images (55 MB as uint8 in the WebAssembly heap), the
   training's temporaries, the views and the page. Where it goes, in a browser of its own started with
   `--js-flags=--expose-gc`: the page with its data's requests refused (Pyodide, NumPy, pycore, the
-  session and the page, no images), the default page after 30 s of training, and the same page again
-  after gc() in its worker and its page (the garbage V8 had not yet collected: it lets array
-  buffers, such as the downloaded data chunks, pile up by tens of MB between collections).
+  session and the page, no images), the page with its data loaded but not training (`?autoplay=0`,
+  8 s after it says waiting: a paused run, an embed not yet shown), the default page after 30 s of
+  training, and the same page again after gc() in its worker and its page (the garbage V8 had not
+  yet collected: it lets array buffers pile up by tens of MB between collections).
 - Data-parallel (`--workers N`): the default page with `?workers=1` and `?workers=N` alternated,
   each in a new browser context, after the helpers are up and 10 s of training; examples/s over the
   window as above (median of the rounds). Beside each run, the cores in use over the same window:

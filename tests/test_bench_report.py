@@ -57,10 +57,10 @@ def test_where_the_memory_goes_gets_a_row_from_its_parts():
     r = {"ratios": {}, "memory": {"rss": 475e6, "pss": 380e6, "pss_anon": 320e6, "js_heap_used": 4e6, "js_heap_total": 5e6,
                                   "examples": 35000, "floor": {"rss": 280e6, "pss": 190e6, "pss_anon": 100e6, "wasm_heap": 36e6}},
          "memory_parts": {"images": 54.88e6, "page_without_data": 320e6, "page": 475e6, "page_after_gc": 450e6,
-                          "worker_js_heap": 12e6}}
+                          "worker_js_heap": 12e6, "at_rest": 440e6}}
     assert dict(report.table_rows(r))[row] == (
         "runtime floor 280.00 MB; the page with its data blocked (Pyodide, NumPy, pycore, the page) 320.00 MB; "
-        "the data, the training and the views add 130.00 MB (the images 54.88 MB of it); garbage a full collection "
+        "with its data loaded, not training 440.00 MB; the data, the training and the views add 130.00 MB (the images 54.88 MB of it); garbage a full collection "
         "frees 25.00 MB (of 475.00 MB); the worker's JS heap 12.00 MB")
     r["memory_parts"] = {"error": "not measured: needs Linux's /proc"}
     assert dict(report.table_rows(r))[row] == "error: not measured: needs Linux's /proc"
