@@ -310,8 +310,8 @@ def test_unit_math(lesson, site, tmp_path):
         assert abs(float(fwd['computed']) - held) <= 1e-4 * max(1, abs(held)), (fwd['computed'], held)
         if grad is not None and bwd.get('held'):
             g = float(bwd['held'])
-            if same_grad:
-                assert abs(g - grad['data'][i]) <= 1e-5 * max(abs(g), 1e-6), (g, grad['data'][i])
+            if same_grad:      # float32 sums in two NumPys: they differ by ~1e-5 relative at times
+                assert abs(g - grad['data'][i]) <= 1e-4 * max(abs(g), 1e-6), (g, grad['data'][i])
             terms = np.array(json.loads(bwd['terms']), dtype=np.float64).reshape(-1, 2)
             assert abs(np.prod(terms, axis=1).sum() - g) <= 1e-4 * max(abs(g), 1e-6) + 1e-9, (terms, g)
             assert abs(float(bwd['computed']) - g) <= 1e-4 * max(abs(g), 1e-6) + 1e-9
