@@ -177,10 +177,21 @@ def test_layer_rows_are_built_one_canvas_at_a_time(serve, open_page):
         const counts = [count()];
         for (let i = 0; i < 1000 && m.buildSome(0) === 'busy'; i++) counts.push(count());
         counts.push(count());
+        // Rows part made when their boxes go far (scrolled past) are painted as they are: the
+        // next call says 'done' (a paused page paints only then), and then 'idle'.
+        m.buildLayers(root, [{ type: 'input', shape: [1, 24, 24] },
+                             { type: 'conv', shape: [8, 24, 24], weight_shapes: { w: [8, 1, 5, 5], b: [8] } }]);
+        await frames(3);
+        const part = [m.buildSome(0), m.buildSome(0), m.buildSome(0), m.buildSome(0)];
+        scrollTo(0, 0);
+        await frames(3);
+        part.push(count(), m.buildSome(0), m.buildSome(0), count());
         root.remove();
-        return { far, counts };
+        return { far, counts, part };
     }""")
     assert counts['far'] == ['idle', 'idle', 0], counts
+    assert counts['part'][:4] == ['busy'] * 4 and 0 < counts['part'][4] < 35, counts['part']
+    assert counts['part'][5:] == ['done', 'idle', counts['part'][4]], counts['part']
     counts = counts['counts']
     steps = [b - a for a, b in zip(counts, counts[1:])]
     # input: 1 map; conv: 8 maps, 8 gradient maps, 8 filters + bias, 8 filter gradients + bias

@@ -62,6 +62,7 @@ function queueFit() {
 // network view below the fold, making them (a step took up to 18 ms while the worker started
 // training) made the main thread's longest tasks around the first step, for boxes nobody saw.
 const building = [];
+let madeSinceDone = false;   // rows were made since buildSome last said 'done'
 let growth = 1;        // how much larger than their usual size tiles may grow to fill a line
 
 const shapeText = ([C, H, W]) => (H === 1 && W === 1 ? `${C}` : `${C}×${H}×${W}`);
@@ -244,6 +245,7 @@ function makeRow(view, q, gray, label) {
 export function buildLayers(root, layers, { only = null, rows = null, grow = 1 } = {}) {
   growth = grow;
   building.length = 0;
+  madeSinceDone = false;
   root.replaceChildren();
   root.classList.add('layer-list');
   if (!roots.has(root)) {
@@ -318,16 +320,19 @@ export function buildLayers(root, layers, { only = null, rows = null, grow = 1 }
 }
 
 /** Make the rows buildLayers left for later of the boxes near sight, canvas by canvas, for about
- * budgetMs. -> 'busy' while some of those remain, 'done' on the call that makes the last one, else
- * 'idle' (the rows of boxes far from sight wait until they come near). */
+ * budgetMs. -> 'busy' while some of those remain; 'done' on the first call that finds none left
+ * after some were made: the call that makes the last one, or the next call after the boxes still
+ * being made went far from sight (scrolled past), as the rows made so far need painting either
+ * way; else 'idle' (the rows of boxes far from sight wait until they come near). */
 export function buildSome(budgetMs) {
   const end = performance.now() + budgetMs;
-  let made = false;
   for (let i = building.findIndex((b) => !b.view.far); i >= 0; i = building.findIndex((b) => !b.view.far)) {
-    made = true;
+    madeSinceDone = true;
     if (building[i].steps.next().done) building.splice(i, 1);
     if (performance.now() >= end) break;
   }
-  if (!made) return 'idle';
-  return building.some((b) => !b.view.far) ? 'busy' : 'done';
+  if (building.some((b) => !b.view.far)) return 'busy';
+  if (!madeSinceDone) return 'idle';
+  madeSinceDone = false;
+  return 'done';
 }
