@@ -68,6 +68,9 @@ def test_trains_and_learns(serve, open_page):
     assert w.errors == []
     assert w.foreign == []
     assert any('/data/mnist/train-00.bin.gz' in r for r in w.requests), 'worker requests are not observed'
+    # The first chunks, fetched while Python starts (dataload.js's prefetch), are the ones used.
+    chunks = [r for r in w.requests if '/data/' in r and r.endswith('.bin.gz')]
+    assert len(chunks) == len(set(chunks)), sorted(chunks)
     print(f'training started {started:.1f} s after navigation')
 
 

@@ -3,17 +3,17 @@
 // asked, snapshots of every layer. It runs as a dedicated Worker for one page, or as a SharedWorker
 // that every embed of one run in a deck connects to: each connection is a port, and the run trains
 // while the user has not paused it and at least one port says its embed can be seen.
+import { DataLoader, datasetMeta, firstDataset } from './dataload.js';
 import { fetchBytes as fetchFile, loaded, watchFetches } from './fetching.js';
-import { forgetRun, loadRun, saveRun } from './runstore.js';
+import { ALIVE_MS, Pages, send } from './pages.js';
 import { bootPython, pyodideModule } from './pyboot.js';
+import { RunSaver } from './runsave.js';
 import { Team } from './team.js';
 
 const ROOT = new URL('../', import.meta.url);
 const SLICE_MS = 25;          // training work per slice (pause and requests wait at most this long)
 const EVAL_SLICE_MS = 8;      // test-set evaluation work per slice, while one is running
 const SHARED = typeof SharedWorkerGlobalScope !== 'undefined' && self instanceof SharedWorkerGlobalScope;
-const ALIVE_MS = 6000;        // a port that has not said it is visible for this long counts as hidden
-const AUTOSAVE_MS = 5000;     // while training, save the run this often (when the page asked for it)
 // On a machine of 2 cores or fewer, the run's first GENTLE_MS of training rest after each slice as
 // long as the slice took: the page draws its first frames with data then, and the browser's
 // compositor and GPU process, starved by a worker at full speed, made its main thread wait 50-90 ms
@@ -32,28 +32,11 @@ let pyodide, bridge, session, manifest;
 let announced = null;         // the 'ready' message, for ports that connect later
 let fatal = null;             // the error message, for ports that connect later
 let config = null, resolveConfig;
+let saver = null;             // the run kept in the browser (runsave.js), once configured
 const configured = new Promise((resolve) => { resolveConfig = resolve; });
-const ports = new Map();      // port -> {active, seen, wantSnapshot, focus}
-let focusKey = 'training';    // the focus the session has now
+const pages = new Pages(call);
+const post = (msg) => pages.post(msg);
 
-function transferables(value, out = []) {
-  if (ArrayBuffer.isView(value)) out.push(value.buffer);
-  else if (Array.isArray(value)) value.forEach((v) => transferables(v, out));
-  else if (value && typeof value === 'object') Object.values(value).forEach((v) => transferables(v, out));
-  return out;
-}
-/** To one port; typed arrays are transferred, so a message can only go to one port. */
-function send(port, msg) { port.postMessage(msg, transferables(msg)); }
-/** To every port (typed arrays copied for all but the last). */
-function post(msg) {
-  const all = [...ports.keys()];
-  all.forEach((port, i) => (i === all.length - 1 ? send(port, msg) : port.postMessage(msg)));
-}
-function trainingWanted() {
-  const now = Date.now();
-  for (const p of ports.values()) if (p.active && now - p.seen < ALIVE_MS) return true;
-  return false;
-}
 function setState(state) { if (state !== lastState) { lastState = state; post({ type: 'state', state }); } }
 function progress(newStage) {
   if (newStage) stage = newStage;
@@ -67,9 +50,10 @@ function wake() { if (wakeUp) wakeUp(); }
 
 watchFetches(ROOT, { onFail: fail, onBytes: () => { if (stage !== 'training') progress(); } });
 const fetchBytes = (path) => fetchFile(ROOT, path);
-// A data chunk as it came (gzip): session.add_chunk gunzips it into Python's heap, so that no
-// gunzipped copy is left in this worker's JS heap for the collector (4 MB a chunk).
-const fetchChunk = (path) => fetchFile(ROOT, path, { gunzip: false });
+// The data chunks as they came (gzip): session.add_chunk gunzips them into Python's heap, so that
+// no gunzipped copy is left in this worker's JS heap for the collector (4 MB a chunk).
+const data = new DataLoader((path) => fetchFile(ROOT, path, { gunzip: false }), {
+  add: (...args) => call('add_chunk', ...args), onAdded: wake, onFail: fail });
 
 // The build's trained nets of the current dataset (manifest.references), loaded once each for the
 // lessons that compare with them; -> name -> their entry (preset, examples, test accuracy).
@@ -91,11 +75,8 @@ const check = (r) => { if (r.error) throw new Error(r.error); return r.ok; };   
 
 async function start() {
   const manifestReady = fetchBytes('data/manifest.json').then((b) => JSON.parse(new TextDecoder().decode(b)));
-  const firstChunks = Promise.all([manifestReady, configured]).then(([m]) => {
-    const d = m.datasets[firstDataset(m)];
-    return [['train', d.train[0], fetchChunk(d.train[0].file)], ['test', d.test[0], fetchChunk(d.test[0].file)]];
-  });
-  for (const p of [manifestReady, firstChunks]) p.catch(() => {});   // reported where awaited
+  manifestReady.catch(() => {});                          // reported where awaited
+  Promise.all([manifestReady, configured]).then(([m]) => data.prefetch(m, firstDataset(m, config.values.dataset)), () => {});
   // Pyodide's module, in the site's versioned runtime folder (index.html names it: ?pyodide=...).
   pyodide = await bootPython(ROOT, pyodideModule(import.meta.url, ROOT), fetchBytes, {
     stage: progress, onNumpyError: (m) => fail('NumPy could not be loaded', m) });
@@ -103,25 +84,13 @@ async function start() {
   progress('reading the data manifest');
   manifest = await manifestReady;
   await configured;
+  saver = new RunSaver(config, { call, notice: (text) => post({ type: 'notice', text }) });
   const notes = await openSession();
   check(setWorkers());
-  const first = call('dataset_name').ok;
   announce(notes);
   progress('downloading the first training images');
-  loadData(first, first === firstDataset(manifest) ? await firstChunks : []);
+  data.load(manifest, call('dataset_name').ok);
   await trainLoop();
-}
-
-function firstDataset(m) {
-  return config.values.dataset in m.datasets ? config.values.dataset : Object.keys(m.datasets)[0];
-}
-
-function datasetMeta() {
-  const meta = {};
-  for (const [name, d] of Object.entries(manifest.datasets)) {
-    meta[name] = { title: d.title, classes: d.classes, train_count: d.train_count, test_count: d.test_count };
-  }
-  return meta;
 }
 
 // The run the page asked for: from its URL state, then (start=pretrained) the build's trained run,
@@ -130,7 +99,7 @@ function datasetMeta() {
 async function openSession({ restore = true } = {}) {
   const v = config.values;
   fromPretrained = null;
-  session = bridge.open_session(pyodide.toPy(datasetMeta()), pyodide.toPy(v));   // Python reads what it knows
+  session = bridge.open_session(pyodide.toPy(datasetMeta(manifest)), pyodide.toPy(v));   // Python reads what it knows
   const notes = call('take_notes').ok;
   const pretrained = manifest.pretrained && manifest.pretrained[call('dataset_name').ok];
   if (v.start === 'pretrained') {
@@ -148,28 +117,8 @@ async function openSession({ restore = true } = {}) {
     }
   }
   restored = null;
-  const keys = config.autosave;
-  if (keys && keys.restore && restore) {
-    try {
-      const saved = await loadRun(keys.restore);
-      if (saved && saved.runKey !== undefined && saved.runKey !== config.runKey) {
-        // This tab's run, but the URL now asks for another network: keep the old run, listed under Saved runs.
-        if (keys.restore === keys.save) {
-          const { text, ...meta } = saved;
-          await saveRun(`kept ${saved.savedAt}`, text, { ...meta, kept: keys.save });
-          await forgetRun(keys.save);
-        }
-        notes.push({ key: 'autosave', value: new Date(saved.savedAt).toISOString(),
-                     why: 'this tab\'s saved run was of another network than the link asks for; it is kept under "Saved in this browser"' });
-      } else if (saved) {
-        const r = call('load', saved.text);
-        if (r.ok) { restored = { examples: r.ok.examples, savedAt: saved.savedAt }; paused = !!saved.paused; savedExamples = r.ok.examples; }
-        else notes.push({ key: 'autosave', value: new Date(saved.savedAt).toISOString(), why: `the saved run could not be loaded: ${r.error}` });
-      }
-    } catch (err) {
-      notes.push({ key: 'autosave', value: 'IndexedDB', why: `the browser refused to read saved runs (${err.message}); starting afresh` });
-    }
-  }
+  const saved = restore ? await saver.restore(notes) : null;
+  if (saved) { restored = { examples: saved.examples, savedAt: saved.savedAt }; paused = saved.paused; }
   return notes;
 }
 
@@ -178,32 +127,10 @@ let fromPretrained = null;    // {examples, test_accuracy} when it started from 
 function announce(notes = []) {
   const datasets = Object.fromEntries(Object.entries(manifest.datasets).map(([k, d]) => [k, d.title]));
   const net = call('describe').ok;
-  summarise(net);
+  saver.describe(net);
   announced = { type: 'ready', net, charts: call('charts').ok, presets: bridge.export(bridge.PRESETS), trainers: bridge.export(bridge.TRAINER_MENU),
                 datasets, shared: SHARED, restored, pretrained: fromPretrained };
   post({ ...announced, notes });
-}
-
-const loading = new Set();
-async function loadData(name, started = []) {
-  if (loading.has(name)) return;
-  loading.add(name);
-  const data = manifest.datasets[name];
-  // First one chunk of each split so training (and testing) can start, then the rest; `started`
-  // holds [kind, chunk, bytes promise] for chunks already being fetched.
-  const order = [['train', data.train[0]], ['test', data.test[0]],
-    ...data.train.slice(1).map((c) => ['train', c]), ...data.test.slice(1).map((c) => ['test', c])];
-  try {
-    for (const [kind, chunk] of order) {
-      const early = started.find(([k, c]) => k === kind && c.file === chunk.file);
-      const bytes = await (early ? early[2] : fetchChunk(chunk.file));
-      const r = call('add_chunk', name, kind, bytes, chunk.count);
-      if (r.error) throw new Error(r.error);
-      wake();
-    }
-  } catch (e) {
-    fail(`the ${data.title} data could not be loaded`, e.stack || e);
-  }
 }
 
 // A macrotask yield without the 4 ms clamp that nested setTimeout calls get.
@@ -218,30 +145,6 @@ const waitForWake = () => new Promise((resolve) => {
   wakeUp = () => { wakeUp = null; clearTimeout(timer); resolve(); };
 });
 
-const focusOf = (f) => (!f || f.kind === 'training' ? 'training' : f.kind === 'test' ? `test:${f.index}` : `custom:${f.serial}`);
-function setFocus(f) {
-  const key = focusOf(f);
-  if (key === focusKey) return { ok: null };
-  const r = f && f.kind !== 'training'
-    ? call('set_focus', f.kind, f.index ?? null, f.pixels ?? null, f.width ?? null, f.height ?? null)
-    : call('set_focus', 'training');
-  if (r.ok) focusKey = key;
-  return r;
-}
-
-// Every port that asked for a snapshot gets one of its own focus; `free` is the one the training
-// slice made of the latest training example.
-// fresh: whether training moved on since the last snapshot (a batch still in parts did not).
-function serveSnapshots(free = null, fresh = true) {
-  for (const [port, p] of ports) {
-    if (!p.wantSnapshot || (!fresh && focusOf(p.focus) === 'training')) continue;
-    if (focusOf(p.focus) === 'training' && free) { p.wantSnapshot = false; send(port, { type: 'snapshot', snapshot: free }); free = null; continue; }
-    if (setFocus(p.focus).error) { p.focus = null; setFocus(null); }
-    const snap = call('snapshot').ok;
-    if (snap) { p.wantSnapshot = false; send(port, { type: 'snapshot', snapshot: snap }); }
-  }
-}
-
 // Data-parallel training (team.js): the workers the page asked for, and their helpers once started.
 const team = new Team(new URL(`helper.js${new URL(import.meta.url).search}`, import.meta.url), SHARED, {
   call, post, toPy: (v) => pyodide.toPy(v), session: () => session,
@@ -255,15 +158,14 @@ async function trainSlice(budget) {
   for (;;) {
     // The slice's own snapshot is of the latest training example: ask for it when a port wants that
     // (asked anew each call: with helpers, a page's request may come while this slice waits for them).
-    const wantFree = focusKey === 'training' && [...ports.values()].some((p) => p.wantSnapshot && focusOf(p.focus) === 'training');
-    result = check(call('train_for', budget, wantFree));   // plain JS values: no proxies to free
+    result = check(call('train_for', budget, pages.wantsFree()));   // plain JS values: no proxies to free
     if (result && result.send && !result.stats) { team.send(result.send); continue; }
     if (!(result && result.wait !== undefined)) break;
     await team.settle(result.wait);
   }
   if (result === undefined) return false;
   if (result.send) team.send(result.send);                  // the next batch, computed while this one is shown
-  if (!result.stats) { serveSnapshots(null, false); return 'part'; }   // a slow batch, still in parts
+  if (!result.stats) { pages.serve(null, false); return 'part'; }   // a slow batch, still in parts
   post({ type: 'stats', stats: { ...result.stats, helper_busy_ms: team.busyMs } });
   if (result.stats.diverged && !diverged) {
     // The guard caught a blow-up: stop here, say what happened, and show it on the charts.
@@ -272,27 +174,8 @@ async function trainSlice(budget) {
     post({ type: 'diverged', diverged });
     post({ type: 'charts', charts: call('charts').ok });
   }
-  serveSnapshots(result.snapshot || null);
+  pages.serve(result.snapshot || null);
   return true;
-}
-
-let lastSave = 0, savedExamples = -1, savedPaused = false, saving = false;
-let summary = '';             // the saved runs list's line for this run, kept as its network changes
-const summarise = (net) => { summary = `${net.dataset}, ${net.param_count.toLocaleString('en-US')} parameters`; };
-async function autosave(force = false) {
-  if (!config.autosave || saving || !session) return;
-  const examples = call('examples').ok;
-  if ((examples === savedExamples && paused === savedPaused) || (!force && Date.now() - lastSave < AUTOSAVE_MS)) return;
-  saving = true; lastSave = Date.now();
-  try {
-    await saveRun(config.autosave.save, call('save', null).ok, { examples, runKey: config.runKey, paused, summary });
-    savedPaused = paused;
-    savedExamples = examples;
-  } catch (err) {
-    post({ type: 'notice', text: `The run could not be saved in this browser (${err.message}); training goes on.` });
-  } finally {
-    saving = false;
-  }
 }
 
 let gentleUntil = null;       // GENTLE: the end of the first training's rests
@@ -307,7 +190,7 @@ async function trainLoop() {
       if (r.error) { evaluating = false; post({ type: 'evaluation', error: r.error }); }
       else if (r.ok) { evaluating = false; post({ type: 'evaluation', result: r.ok }); }
     }
-    const wanted = trainingWanted();
+    const wanted = pages.wanted();
     // The activations race, while one runs, trains instead of the run (paused or not) while visible.
     if (racing && wanted) {
       const r = bridge.race_step(SLICE_MS);
@@ -318,8 +201,8 @@ async function trainLoop() {
     }
     if ((paused || !wanted) && !stepRequested) {
       setState(paused ? 'paused' : 'waiting');
-      serveSnapshots();
-      autosave(true);
+      pages.serve();
+      saver.save(paused, true);
       if (!evaluating) await waitForWake(); else await nextTask();
       continue;
     }
@@ -333,7 +216,7 @@ async function trainLoop() {
     hadData = !!trained;
     if (!trained) { await waitForWake(); continue; }
     if (!paused && wanted) setState('training');
-    autosave();
+    saver.save(paused);
     if (GENTLE && trained === true) {
       gentleUntil = gentleUntil ?? sliceStart + GENTLE_MS;
       if (sliceStart < gentleUntil) await new Promise((resolve) => setTimeout(resolve, performance.now() - sliceStart));
@@ -350,7 +233,7 @@ const handlers = {
   },
   ping() { return true; },                                // the page's watchdog: the run still answers
   run_key(msg) { if (config) config.runKey = msg.runKey; return true; },   // the page's URL now makes this run
-  save_now() { return autosave(true).then(() => true); },
+  save_now() { return saver.save(paused, true).then(() => true); },
   active(msg, p) { p.active = !!msg.active; p.seen = Date.now(); wake(); return true; },
   bye(msg, p) { p.active = false; wake(); return true; },
   // A handler runs between two parts of training, so the state it posts is already true.
@@ -358,7 +241,7 @@ const handlers = {
   resume() {
     if (diverged) { call('go_on'); diverged = null; post({ type: 'diverged', diverged: null }); }   // going on, not rolling back
     paused = false;
-    if (trainingWanted() && hadData) setState('training');
+    if (pages.wanted() && hadData) setState('training');
     wake(); return true;
   },
   rollback() {
@@ -367,7 +250,7 @@ const handlers = {
     return r;
   },
   step(msg, p) { stepRequested = true; p.wantSnapshot = true; wake(); return true; },
-  snapshot(msg, p) { p.wantSnapshot = true; if (paused || !trainingWanted()) serveSnapshots(); return true; },
+  snapshot(msg, p) { p.wantSnapshot = true; if (paused || !pages.wanted()) pages.serve(); return true; },
   workers(msg) {   // the workers control: from the next batch on (the batch under way is drawn again)
     const r = setWorkers(msg.count);
     if (r.ok) { config.values.workers = msg.count; wake(); }   // every page's stats show it
@@ -386,21 +269,16 @@ const handlers = {
     check(setWorkers());
     const kept = call('take_data', old);                   // the images already here, not downloaded again
     old.destroy();
-    if (kept.error) { loading.clear(); loadData(call('dataset_name').ok); }
-    savedExamples = -1;
-    if (config.autosave) await forgetRun(config.autosave.save).catch(() => {});
+    if (kept.error) { data.forget(); data.load(manifest, call('dataset_name').ok); }
+    await saver.forget();
     restored = null;
     renet({ ok: call('describe').ok });
     return { ok: notes };
   },
-  dataset(msg) { const r = renet(call('switch_dataset', msg.name)); if (r.ok) loadData(msg.name); return r; },
+  dataset(msg) { const r = renet(call('switch_dataset', msg.name)); if (r.ok) data.load(manifest, msg.name); return r; },
   focus(msg, p) {
-    const f = msg.kind === 'training' ? null : { kind: msg.kind, index: msg.index ?? null, pixels: msg.pixels ?? null,
-      width: msg.width ?? null, height: msg.height ?? null, serial: (p.serial = (p.serial || 0) + 1) };
-    focusKey = null;                                        // set_focus runs now, so its errors reach this page
-    const r = f ? call('set_focus', f.kind, f.index, f.pixels, f.width, f.height) : call('set_focus', 'training');
-    if (r.ok) { p.focus = f; focusKey = focusOf(f); p.wantSnapshot = true; if (paused || !trainingWanted()) serveSnapshots(); }
-    else setFocus(p.focus);
+    const r = pages.look(p, msg);
+    if (r.ok && (paused || !pages.wanted())) pages.serve();
     return r;
   },
   cards(msg) { return call('cards', msg.count || 12); },
@@ -437,12 +315,11 @@ const handlers = {
 // A new network (or a loaded run): every page rebuilds its views.
 function renet(r) {
   if (r.ok) {
-    evaluating = false; focusKey = null;
+    evaluating = false;
     if (diverged) { diverged = null; post({ type: 'diverged', diverged: null }); }   // a new network has not diverged
     if (racing) { racing = false; bridge.race_stop(); post({ type: 'race', stopped: true }); }   // it raced the old network
-    for (const p of ports.values()) { p.wantSnapshot = true; p.focus = null; }
-    setFocus(null);
-    summarise(r.ok);
+    pages.reset();
+    saver.describe(r.ok);
     post({ type: 'net', net: r.ok, charts: call('charts').ok });
     wake();
   }
@@ -450,7 +327,7 @@ function renet(r) {
 }
 
 async function onMessage(port, msg) {
-  const p = ports.get(port);
+  const p = pages.get(port);
   const handler = handlers[msg.type];
   if (!handler || !p) return;
   const early = ['configure', 'active', 'bye', 'pause', 'resume', 'ping'];
@@ -460,7 +337,7 @@ async function onMessage(port, msg) {
   }
   try {
     const r = await handler(msg, p, port);
-    if (ports.has(port)) send(port, { type: 'reply', id: msg.id, ...(r && (r.ok !== undefined || r.error !== undefined) ? r : { ok: r }) });
+    if (pages.get(port)) send(port, { type: 'reply', id: msg.id, ...(r && (r.ok !== undefined || r.error !== undefined) ? r : { ok: r }) });
   } catch (err) {
     const last = String(err && err.message || err).trim().split('\n').pop();
     send(port, { type: 'reply', id: msg.id, error: last });
@@ -469,7 +346,7 @@ async function onMessage(port, msg) {
 }
 
 function connect(port) {
-  ports.set(port, { active: false, seen: 0, wantSnapshot: false, focus: null });
+  pages.add(port);
   port.onmessage = (e) => onMessage(port, e.data);
   // A page that connects to a run already under way gets where it is at once.
   if (fatal) send(port, fatal);
