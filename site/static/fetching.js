@@ -1,6 +1,6 @@
 // The worker's downloads: every fetch (Pyodide's own included) counted for the progress line and
 // checked, so that the two silent failure modes (HTTP errors, wasm served with the wrong MIME type)
-// become errors; and the data chunks, gunzipped.
+// become errors; and the bytes of a file of the site.
 let bytesLoaded = 0;
 export const loaded = () => bytesLoaded;
 
@@ -52,15 +52,9 @@ export function watchFetches(root, { onFail, onBytes }) {
   };
 }
 
-/** The bytes of `path` (relative to root), gunzipped when they are a gzip file (unless gunzip is
- *  false: the data chunks are gunzipped by Python, straight into its heap). */
-export async function fetchBytes(root, path, { gunzip = true } = {}) {
+/** The bytes of `path` (relative to root), as served. (The data chunks are gzip files: Python
+ *  gunzips them, straight into its heap; see session.add_chunk.) */
+export async function fetchBytes(root, path) {
   const resp = await self.fetch(new URL(path, root).href);
-  let bytes = new Uint8Array(await resp.arrayBuffer());
-  // Chunks are gzip files; a host that already decoded them (Content-Encoding) hands us raw bytes.
-  if (gunzip && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-    bytes = new Uint8Array(await new Response(stream).arrayBuffer());
-  }
-  return bytes;
+  return new Uint8Array(await resp.arrayBuffer());
 }

@@ -52,7 +52,7 @@ watchFetches(ROOT, { onFail: fail, onBytes: () => { if (stage !== 'training') pr
 const fetchBytes = (path) => fetchFile(ROOT, path);
 // The data chunks as they came (gzip): session.add_chunk gunzips them into Python's heap, so that
 // no gunzipped copy is left in this worker's JS heap for the collector (4 MB a chunk).
-const data = new DataLoader((path) => fetchFile(ROOT, path, { gunzip: false }), {
+const data = new DataLoader(fetchBytes, {
   add: (...args) => call('add_chunk', ...args), onAdded: wake, onFail: fail });
 
 // The build's trained nets of the current dataset (manifest.references), loaded once each for the
