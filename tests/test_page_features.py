@@ -369,7 +369,12 @@ def test_switch_to_fashion_mnist(w, site):
     datasets = json.loads((site / 'data' / 'manifest.json').read_text())['datasets']
     if 'fashion-mnist' not in datasets:
         pytest.skip('this build has no Fashion-MNIST (install the Debian package dataset-fashion-mnist)')
+    lede = '[data-role="lede-dataset"]'
+    assert text(w, lede) == f"{datasets['mnist']['title']} ({datasets['mnist']['train_count']:,} training images)"
     control(w, 'dataset').select_option('fashion-mnist')
     wait_until(lambda: (w.number('examples') or 0) > 200, 60, 'training on Fashion-MNIST')
+    # The header names the dataset trained on, not the one the page was built saying.
+    fashion = datasets['fashion-mnist']
+    assert text(w, lede) == f"{fashion['title']} ({fashion['train_count']:,} training images)"
     wait_until(lambda: 'Trouser' in text(w, '#cards') or 'Ankle boot' in text(w, '#cards')
                or 'Sneaker' in text(w, '#cards'), 30, 'Fashion-MNIST class names on the cards')

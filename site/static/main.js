@@ -161,10 +161,15 @@ function applyFocus(s) {
   ctx.pick(f.index);
 }
 let datasetTest = Infinity;
+let datasetTitles = {};       // name -> title, from the worker's 'ready'
 
 function onNet(net, chartData, datasets, presets, trainers) {
   classes = net.classes;
   datasetTest = net.test_count;
+  if (datasets) datasetTitles = datasets;
+  // The header names the dataset the run trains on (the page is built saying MNIST).
+  const lede = document.querySelector('[data-role="lede-dataset"]');
+  if (lede) lede.textContent = `${datasetTitles[net.dataset] ?? net.dataset} (${net.train_count.toLocaleString('en-US')} training images)`;
   for (const h of hooks) if (h.onNet) h.onNet(net, chartData, datasets, presets, trainers);
 }
 
