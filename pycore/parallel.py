@@ -1,15 +1,20 @@
 """Data-parallel training: one batch cut into pieces whose gradients are computed by different
 workers and summed in a fixed order into one update.
 
+Every worker keeps a copy of the net and its trainer: each one adds all pieces' sums itself
+(apply_sums) and makes the same update, so the copies stay identical (fingerprint checks them).
+
 A piece's result is the same numbers wherever it is computed (the leader or a helper), because
 every worker runs the same arithmetic on the same inputs:
-  - the weights arrive as one flat float32 vector (flat_params / set_flat_params);
+  - the weights are the same (the copies are kept in step, or sent as one flat float32 vector:
+    flat_params / set_flat_params);
   - a piece is trained in sub-parts of `part` examples, its gradient sum being
     sum over sub-parts of (sub-part mean gradient * sub-part size), added sub-part by sub-part;
   - a dropout layer draws its masks from a generator made from the piece's key (piece_rngs), never
     from the net's own generator, whose state depends on who trained what before.
 """
 import contextlib
+import zlib
 
 import numpy as np
 
@@ -112,3 +117,41 @@ def piece_sums(net, x, y, part, key, piece):
             loss += l
             preds.append(p)
     return total, loss, None if preds[0] is None else np.concatenate(preds)
+
+
+def apply_sums(trainer, sums, n):
+    """One update from a batch's pieces: `sums` the pieces' gradient sums (param_count,) in piece
+    order, added in that order (none is changed); n the batch's examples. The mean
+    gradient goes into the net's grads, then weight decay and the update rule run once.
+    -> (l1 decay loss, l2 decay loss)."""
+    arrays = grad_arrays(trainer.net)
+    total = sum(a.size for a in arrays)
+    for g in sums:
+        if np.shape(g) != (total,):
+            raise PycoreError(f'a gradient sum of {np.shape(g)} for a net of {total} parameters')
+    at = 0
+    for a in arrays:                  # added into the grads themselves: no buffer of param_count more
+        parts = [g[at:at + a.size].reshape(a.shape) for g in sums]
+        if len(parts) > 1:
+            np.add(parts[0], parts[1], out=a)
+            for g in parts[2:]:
+                a += g
+        else:
+            a[...] = parts[0]
+        np.divide(a, a.dtype.type(n), out=a)
+        at += a.size
+    decay = trainer._update(n)
+    trainer.steps += 1
+    trainer.examples += n
+    return decay
+
+
+def fingerprint(trainer):
+    """A checksum of what a piece's gradients are computed from: the weights, and the step count.
+    Two workers whose copies agree give the same number (CRC-32). The update rule's buffers are
+    left out, as the page may reset them between a piece and its update (a new update rule); a
+    copy whose buffers went wrong has other weights one update later."""
+    crc = zlib.crc32(np.int64(trainer.steps).tobytes())
+    for a in param_arrays(trainer.net):
+        crc = zlib.crc32(np.ascontiguousarray(a).data, crc)
+    return crc

@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import PycoreError
 from .optim import RATELESS, RULES
-from .parallel import flat_grads, grad_arrays, piece_bounds, piece_rngs, using_rngs
+from .parallel import apply_sums, flat_grads, grad_arrays, piece_bounds, piece_rngs, using_rngs
 from .schedule import SCHEDULES, rate
 
 
@@ -238,6 +238,13 @@ class Batch:
         self.done += hi - lo
         return self._finish()
 
+    def share(self, skip):
+        """The gradient sums of every piece but `skip`, for the worker that computed piece `skip`
+        (which makes the same update with them, parallel.apply_sums): [(piece, sums)], or None
+        while one of them is not in."""
+        out = [(k, g) for k, g in enumerate(self._sums) if k != skip]
+        return None if any(g is None for _, g in out) else out
+
     def take_back(self, piece):
         """Train remote piece `piece` here after all (its worker is gone); no-op once it is in."""
         if piece in self.remote and self._sums[piece] is None:
@@ -248,16 +255,11 @@ class Batch:
             return False
         tr = self.trainer
         if self._sums[0] is not None:             # parts or pieces: their sum, in piece order
-            total = self._sums[0]
-            for g in self._sums[1:]:
-                total += g
-            at = 0
-            for a in grad_arrays(tr.net):
-                np.divide(total[at:at + a.size].reshape(a.shape), a.dtype.type(self.n), out=a)
-                at += a.size
-        decay = tr._update(self.n)
-        tr.steps += 1
-        tr.examples += self.n
+            decay = apply_sums(tr, self._sums, self.n)
+        else:                                     # one pass over the whole batch: its grads are the mean
+            decay = tr._update(self.n)
+            tr.steps += 1
+            tr.examples += self.n
         n, local = self.n, max(self.local, 1)
         loss = 0.0
         for v in self._losses:

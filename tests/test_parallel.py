@@ -10,6 +10,7 @@ import pytest
 import pycore
 from pycore import PycoreError
 from pycore.data import to_float
+import pycore.parallel
 from pycore.parallel import flat_params, piece_bounds, piece_sums, set_flat_params
 
 from test_bridge import CONVNETJS, bridge, loaded_session
@@ -105,44 +106,51 @@ def test_bad_results_are_refused():
 
 
 class FakeHelpers:
-    """What site/static/helpers.js does with a job, with helper.py's own Helper: one per piece."""
+    """What site/static/helpers.js and helper.js do with a batch's jobs, with helper.py's own Helper,
+    one per piece: each job is computed as soon as it is posted, in order."""
 
     def __init__(self):
         self.helpers = {}
-        self.sent = {}            # piece -> the net version whose spec its helper was sent
+        self.syncs = 0            # jobs that came with the whole run
+        self.pending = {}         # serial -> the results of its jobs, until handed back
 
-    def run(self, job):
+    def run(self, send):
         out = []
-        for p in job['pieces']:
-            h = self.helpers.setdefault(p['piece'], helper.Helper())
-            version = job['net']['version']
-            spec = None if self.sent.get(p['piece']) == version else job['net']['spec']   # once per net
-            self.sent[p['piece']] = version
-            out.append(h.piece(version, spec, job['weights'], job['part'], job['key'], p['piece'], p['x'], p['y']))
+        for j in send['jobs']:
+            h = self.helpers.setdefault(j['piece'], helper.Helper())
+            self.syncs += j['sync'] is not None
+            out.append(h.job(j['serial'], j['piece'], j['part'], j['key'], j['x'], j['y'], sync=j['sync'], share=j['share']))
         return out
 
 
-def test_a_helper_builds_the_net_from_the_first_job_and_refuses_a_new_version_without_its_spec():
-    spec, net = json.dumps(pycore.CONVNETJS_MNIST), pycore.Net.from_spec(pycore.CONVNETJS_MNIST, seed=3)
+def test_a_helper_starts_from_the_run_it_is_sent_and_says_when_it_is_out_of_step():
+    s = loaded_session()
     x, y = np.zeros((2, 24, 24), np.uint8), np.array([1, 2])
     h = helper.Helper()
-    first = h.piece(1, spec, flat_params(net), 2, [0, 0, 0], 1, x, y)
-    again = h.piece(1, None, flat_params(net), 2, [0, 0, 0], 1, x, y)       # the same net: no spec needed
-    assert np.array_equal(first['sums'], again['sums']) and first['loss'] == again['loss']
-    with pytest.raises(PycoreError, match='net version 2 came without its spec'):
-        h.piece(2, None, flat_params(net), 2, [0, 0, 0], 1, x, y)
+    assert h.job(1, 1, 2, [0, 0, 0], x, y) == {'piece': 1, 'stale': 'no run yet'}
+    first = h.job(1, 1, 2, [0, 0, 0], x, y, sync=s.save())
+    assert first['fp'] == pycore.parallel.fingerprint(s.trainer) and first['sums'].dtype == np.float32
+    share = {'serial': 5, 'n': 4, 'options': dict(s.trainer.options.__dict__), 'pieces': [0], 'sums': [first['sums']]}
+    assert h.job(2, 1, 2, [0, 0, 1], x, y, share=share) == {'piece': 1, 'stale': 'no piece of batch 5 computed here'}
+    assert h.job(2, 1, 2, [0, 0, 1], x, y, share={**share, 'serial': 1})['stale'] == 'no piece of batch 1 computed here'
+    assert h.job(3, 1, 2, [0, 0, 2], x, y)['stale'] == 'no run yet'       # it forgot the run: it needs it anew
 
 
-def drive(s, helpers, steps, budget=0):
-    """The leader worker's loop: post each job, hand back the results (through the bridge, as
-    the worker does), until `steps` updates. A zero budget trains one batch a call, so that it
-    stops at exactly `steps` however fast the machine is."""
+def drive(s, helpers, steps, budget=0, before_step=None):
+    """The leader worker's loop: post each batch's jobs, hand back their results (through the
+    bridge, as the worker does), until `steps` updates. A zero budget trains one batch a call, so
+    that it stops at exactly `steps` however fast the machine is. before_step(step) runs once
+    before each update from the second."""
+    pending, called = helpers.pending, set()
     while s.trainer.steps < steps:
+        if before_step and 0 < s.trainer.steps not in called:
+            called.add(s.trainer.steps)
+            before_step(s.trainer.steps)
         r = s.train_for(budget)
         if 'send' in r:
-            s.pending = (r['send']['serial'], helpers.run(r['send']))
+            pending[r['send']['serial']] = helpers.run(r['send'])
         elif 'wait' in r:
-            assert s.pending[0] == r['wait'] and bridge.add_shards(s, *s.pending) == {'ok': True}
+            assert bridge.add_shards(s, r['wait'], pending.pop(r['wait'])) == {'ok': True}
     return flat_params(s.net)
 
 
@@ -152,17 +160,84 @@ def test_a_run_on_workers_is_the_same_whether_or_not_the_helpers_are_up():
         s = loaded_session()
         s.set_workers(3)
         s.set_ready(ready)
-        runs.append(drive(s, FakeHelpers(), 6))
+        h = FakeHelpers()
+        runs.append(drive(s, h, 6))
         assert s.trainer.examples == 6 * CONVNETJS['batch_size']
+        # Every helper's copy agreed with this worker's at every batch, and was sent the run once.
+        assert s.out_of_step == 0 and h.syncs == len(ready)
     assert all(np.array_equal(runs[0], r) for r in runs[1:])
     s = loaded_session()
     one = drive(s, FakeHelpers(), 6)
     assert np.allclose(one, runs[0], rtol=1e-4, atol=1e-6)      # the same examples, summed in pieces
 
 
-def test_helpers_kept_through_a_fresh_session_build_its_net():
+def test_every_copy_makes_the_same_updates():
+    # With a helper, its copy after the run is this worker's, bit for bit, buffers included; the
+    # page's changes of options on the way (rate, schedule, update rule) reach it with the pieces.
+    changes = {2: {'learning_rate': 0.003}, 3: {'schedule': 'cosine', 'total_steps': 50}, 5: {'method': 'adam'}}
+    runs = []
+    for ready in ([], [1]):
+        s = loaded_session()
+        s.set_workers(2)
+        s.set_ready(ready)
+        h = FakeHelpers()
+        runs.append(drive(s, h, 8, before_step=lambda step: step in changes and s.set_options(changes[step])))
+        assert s.out_of_step == 0 and h.syncs == len(ready)
+    assert np.array_equal(runs[0], runs[1])
+    # The batch under way (its job is out): once both copies have made its update, they agree.
+    while 'send' not in (r := s.train_for(0)):                 # (the slice's report first)
+        assert r['stats']
+    ahead = r['send']                                           # this worker's piece is done: the next batch's job
+    result = h.run(ahead)[0]                                    # the helper updates, and computes its piece
+    assert s.train_for(0) == {'wait': ahead['serial'] - 1}
+    assert bridge.add_shards(s, ahead['serial'] - 1, h.pending.pop(ahead['serial'] - 1)) == {'ok': True}
+    assert result['fp'] == pycore.parallel.fingerprint(s.trainer) and s.trainer.options.method == 'adam'
+    copy = h.helpers[1].trainer
+    assert copy.options == s.trainer.options and copy.steps == s.trainer.steps and copy.examples == s.trainer.examples
+    assert copy.state.keys() == s.trainer.state.keys() and all(
+        np.array_equal(copy.state[k][b], v) for k in s.trainer.state for b, v in s.trainer.state[k].items())
+
+
+def test_a_copy_out_of_step_is_refused_and_sent_the_run_again():
+    clean = drive(loaded_session(), FakeHelpers(), 6)
+    s = loaded_session()
+    s.set_workers(2)
+    s.set_ready([1])
+    h = FakeHelpers()
+
+    def spoil(step):                          # the helper's copy goes wrong (here, by hand)
+        if step == 2:
+            w = h.helpers[1].net.layers[1].params['w']
+            w += 1e-3
+    run = drive(s, h, 6, before_step=spoil)
+    # Its pieces computed from the spoiled copy are trained here instead; it is sent the run again
+    # and is back in step: the run is the one without helpers.
+    assert s.out_of_step >= 1 and h.syncs == 2
+    assert np.allclose(run, clean, rtol=1e-4, atol=1e-6)
+    three = loaded_session()
+    three.set_workers(2)
+    assert np.array_equal(drive(three, FakeHelpers(), 6), run)
+
+
+def test_a_helper_started_anew_is_sent_the_run():
+    clean = drive(loaded_session(), FakeHelpers(), 6)
+    s = loaded_session()
+    s.set_workers(3)
+    s.set_ready([1, 2])
+    h = FakeHelpers()
+    drive(s, h, 3)
+    assert s.unshared is not None and not h.pending          # the last batch's shares go out with the next
+    s.set_ready([1])                                           # helper 2's worker stopped (helpers.js)...
+    h.helpers[2] = helper.Helper()                             # ...and a new one came up
+    s.set_ready([1, 2])
+    run = drive(s, h, 6)
+    assert s.out_of_step == 0 and h.syncs == 3                 # the two at the start, and the new one
+    assert np.allclose(run, clean, rtol=1e-4, atol=1e-6)
+
+
+def test_helpers_kept_through_a_fresh_session_are_sent_its_run():
     """The page keeps its helpers when a run starts fresh; the new session's net, even another
-    one, must reach them: its number differs from every earlier net's."""
+    one, must reach them."""
     small = [dict(layer) for layer in pycore.CONVNETJS_MNIST]
     small[1] = {**small[1], 'filters': 4}
     kept = FakeHelpers()
@@ -176,7 +251,8 @@ def test_helpers_kept_through_a_fresh_session_build_its_net():
         t.set_workers(2)
         t.set_ready([1])
         runs.append(drive(t, helpers, 3))
-    assert s.net_version < t.net_version
+        assert t.out_of_step == 0
+    assert kept.syncs == 2
     assert np.array_equal(runs[0], runs[1])
 
 
@@ -184,14 +260,15 @@ def test_a_late_answer_for_a_dropped_batch_is_ignored_and_a_lost_helper_is_taken
     s = loaded_session()
     s.set_workers(2)
     s.set_ready([1])
-    job = s.train_for(5)['send']
-    assert s.train_for(5) == {'wait': job['serial']}
+    send = s.train_for(5)['send']
+    ahead = s.train_for(5)['send']                             # its own piece done, the next batch out
+    assert s.train_for(5) == {'wait': send['serial']} and ahead['serial'] == send['serial'] + 1
     s.set_options({'batch_size': 10})                          # the batch is dropped
-    assert s.add_shards(job['serial'], FakeHelpers().run(job)) is False
-    job = s.train_for(5)['send']
-    assert len(job['pieces'][0]['y']) == 5
+    assert s.add_shards(send['serial'], FakeHelpers().run(send)) is False
+    send = s.train_for(5)['send']
+    assert len(send['jobs'][0]['y']) == 5 and send['jobs'][0]['sync'] is not None
     s.train_for(5)
-    s.take_back(job['serial'], [1])                            # its helper died
+    s.take_back(send['serial'], [1])                           # its helper died
     assert s.set_ready([]) == []
     while not (r := s.train_for(5))['stats']:                   # piece 1 now trained here
         pass
@@ -207,11 +284,13 @@ def test_a_save_while_helpers_compute_continues_exactly():
     s.set_ready([1])
     h = FakeHelpers()
     drive(s, h, 3)
-    while 'send' not in (r := s.train_for(5)):                 # (the slice's statistics first)
-        assert r['stats']
-    job = r['send']                                            # a batch drawn, its job out
-    s.pending = (job['serial'], h.run(job))
+    pending = h.pending
+    while 'wait' not in (r := s.train_for(5)):                 # a batch under way, the next one's jobs out
+        if 'send' in r:
+            pending[r['send']['serial']] = h.run(r['send'])
+    assert s.ahead is not None
     text = s.save()
+    bridge.add_shards(s, r['wait'], pending.pop(r['wait']))
     after = drive(s, h, 8)
     t = loaded_session()
     t.load(text)
@@ -220,27 +299,33 @@ def test_a_save_while_helpers_compute_continues_exactly():
     assert np.array_equal(drive(t, FakeHelpers(), 8), after)
 
 
-def test_a_slice_sends_the_next_batch_ahead_of_its_report(monkeypatch):
-    # The helpers compute the next batch while the leader scores and reports: the slice's end
-    # hands out the next batch's job first, and the report (held-out scoring and all) is the next
-    # call's answer.
+def test_the_next_batch_goes_out_with_this_workers_pieces_ahead_of_the_report(monkeypatch):
+    # As soon as this worker's piece of a batch is done, the next batch's job goes out with it, so
+    # that the helper updates and goes on at once; the slice's report (held-out scoring and all)
+    # comes while it computes.
     s = loaded_session()
     s.set_workers(2)
     s.set_ready([1])
     h = FakeHelpers()
-    first = s.train_for(0)
-    assert set(first) == {'send'}
-    assert s.train_for(0) == {'wait': first['send']['serial']}
-    assert bridge.add_shards(s, first['send']['serial'], h.run(first['send'])) == {'ok': True}
+    first = s.train_for(0)['send']
+    assert first['jobs'][0]['sync'] is not None and first['jobs'][0]['share'] is None
+    pending = {first['serial']: h.run(first)}
     scored = []
     real = s._score_held_out
     monkeypatch.setattr(s, '_score_held_out', lambda n: scored.append(n) or real(n))
-    ahead = s.train_for(0)
-    assert set(ahead) == {'send'} and ahead['send']['serial'] == first['send']['serial'] + 1 and scored == []
-    r = s.train_for(0)
-    assert r['stats']['trained'] == s.trainer.options.batch_size and 'send' not in r and scored == [r['stats']['trained']]
-    assert s.batch is not None and not s.batch.waiting          # its local piece is still to do
-    assert s.train_for(0) == {'wait': ahead['send']['serial']}   # a new slice: that piece, then the helper's
+    for step in range(3):
+        ahead = s.train_for(0)['send']
+        job = ahead['jobs'][0]
+        assert ahead['serial'] == first['serial'] + step + 1 and job['sync'] is None
+        assert job['share']['serial'] == ahead['serial'] - 1 and job['share']['pieces'] == [0]
+        assert np.array_equal(job['share']['sums'][0], s.batch.share(1)[0][1])
+        pending[ahead['serial']] = h.run(ahead)
+        assert s.train_for(0) == {'wait': ahead['serial'] - 1} and len(scored) == step
+        assert bridge.add_shards(s, ahead['serial'] - 1, pending.pop(ahead['serial'] - 1)) == {'ok': True}
+        r = s.train_for(0)
+        assert r['stats']['trained'] == s.trainer.options.batch_size and len(scored) == step + 1
+        assert s.batch.serial == ahead['serial'] and not s.batch.waiting   # its local piece is still to do
+    assert s.out_of_step == 0
 
 
 def test_the_latest_example_is_drawn_from_the_layers_when_they_hold_it(monkeypatch):
@@ -251,15 +336,15 @@ def test_the_latest_example_is_drawn_from_the_layers_when_they_hold_it(monkeypat
         s = loaded_session()
         s.set_workers(2)
         s.set_ready(ready)
-        h, passes = FakeHelpers(), []
+        h, passes, pending = FakeHelpers(), [], {}
         real = s.snapshot
         monkeypatch.setattr(s, 'snapshot', lambda *a: passes.append(1) or real(*a))
         r = s.train_for(0, want_snapshot=True)
         while not r.get('stats'):
             if 'send' in r:
-                s.pending = (r['send']['serial'], h.run(r['send']))
+                pending[r['send']['serial']] = h.run(r['send'])
             elif 'wait' in r:
-                bridge.add_shards(s, *s.pending)
+                bridge.add_shards(s, r['wait'], pending.pop(r['wait']))
             r = s.train_for(0, want_snapshot=True)
         snap = r['snapshot']
         assert snap['source'] == 'the latest training example' and bool(passes) == extra_pass

@@ -95,12 +95,15 @@ def open_session(datasets, config):
 
 
 def add_shards(session, serial, results):
-    """The helpers' results (helper.piece's, as JS objects) for batch `serial` -> session.add_shards."""
-    from helper import from_js
+    """The helpers' results (helper.job's, as JS objects) for batch `serial` -> session.add_shards."""
+    from helper import field, from_js
     rows = []
     for r in results:
-        r = {k: (r[k] if isinstance(r, dict) else getattr(r, k)) for k in ('piece', 'sums', 'loss', 'predictions')}
-        p = r['predictions']
-        rows.append((int(r['piece']), from_js(r['sums'], 'float32'), float(r['loss']),
-                     None if p is None or type(p).__name__ == 'JsNull' else from_js(p, 'int32')))
+        p, stale = field(r, 'predictions'), field(r, 'stale')
+        if stale is not None:
+            rows.append((int(field(r, 'piece')), None, 0.0, None, None, str(stale)))
+            continue
+        rows.append((int(field(r, 'piece')), from_js(field(r, 'sums'), 'float32'), float(field(r, 'loss')),
+                     None if p is None else from_js(p, 'int32'),
+                     int(field(r, 'fp')), None))
     return guarded(session.add_shards, int(serial), rows)

@@ -1,34 +1,59 @@
-"""A helper worker's Python: the gradients of its pieces of the leader's batches, with the
-leader's weights (pycore.parallel.piece_sums). It holds the net and nothing of the data but the
-crops of the piece it is computing."""
-import json
-
+"""A helper worker's Python: its copy of the run (net and trainer), kept in step with the training
+worker's. For every batch it computes the gradient sums of its piece (pycore.parallel.piece_sums)
+and, once the other pieces' sums come (the next job's 'share'), makes the same update as every
+other worker (pycore.parallel.apply_sums). It holds nothing of the data but its piece's crops."""
 import numpy as np
 
 import pycore
 from pycore import PycoreError
 from pycore.data import to_float
-from pycore.parallel import piece_sums, set_flat_params
+from pycore.parallel import apply_sums, fingerprint, piece_sums
+
+
+class OutOfStep(PycoreError):
+    """This copy cannot make the update it is asked for: the training worker sends it the run anew."""
 
 
 class Helper:
     def __init__(self):
-        self.version, self.net = None, None
+        self.net = self.trainer = None
+        self.mine = None          # (serial, piece, sums) of the piece computed last, until its update
 
-    def piece(self, version, spec, weights, part, key, piece, x, y):
-        """One piece of a batch: x (n, crop, crop) uint8 crops, y (n,) labels, the weights as a flat
-        float32 vector. -> {'piece', 'sums' (float32), 'loss', 'predictions' (int32)}."""
-        if version != self.version:
-            if spec is None:      # the spec comes with a net's first job only (helpers.js)
-                raise PycoreError(f'a job for net version {version} came without its spec, and this helper '
-                                  f'holds version {self.version}')
-            self.net, self.version = pycore.Net.from_spec(json.loads(spec)), version
-        set_flat_params(self.net, weights)
+    def job(self, serial, piece, part, key, x, y, sync=None, share=None):
+        """One piece of batch `serial`: x (n, crop, crop) uint8 crops, y (n,) labels.
+        sync: the whole run (pycore.to_json) to continue from; share: the previous batch's other
+        pieces, {'serial', 'n', 'options', 'pieces': [piece], 'sums': [sums]}, whose update comes first.
+        -> {'piece', 'sums' (float32), 'loss', 'predictions' (int32), 'fp': the fingerprint of the
+        copy the sums were computed with}, or {'piece', 'stale': why} when this copy is out of step."""
+        try:
+            if sync is not None:
+                self.net, self.trainer, _ = pycore.from_json(sync)
+                self.mine = None
+            if share is not None:
+                self._update(share)
+            if self.trainer is None:
+                raise OutOfStep('no run yet')
+        except OutOfStep as e:
+            self.net = self.trainer = self.mine = None      # wait for the run to be sent anew
+            return {'piece': piece, 'stale': str(e)}
+        fp = fingerprint(self.trainer)
         C, H, W = self.net.input_shape
         x = to_float(np.asarray(x, dtype=np.uint8).reshape(-1, H, W))
         sums, loss, predictions = piece_sums(self.net, x, np.asarray(y), part, key, piece)
-        return {'piece': piece, 'sums': sums.astype(np.float32, copy=False), 'loss': float(loss),
+        self.mine = (serial, piece, sums)
+        return {'piece': piece, 'sums': sums.astype(np.float32, copy=False), 'loss': float(loss), 'fp': fp,
                 'predictions': None if predictions is None else predictions.astype(np.int32)}
+
+    def _update(self, share):
+        if self.mine is None or self.mine[0] != share['serial']:
+            raise OutOfStep(f'no piece of batch {share["serial"]} computed here')
+        _, piece, sums = self.mine
+        self.mine = None
+        options = dict(share['options'])
+        if options != self.trainer.options.__dict__:         # the page changed them meanwhile
+            self.trainer.set(**options)
+        pieces = sorted([(piece, sums), *zip(share['pieces'], share['sums'])], key=lambda p: p[0])
+        apply_sums(self.trainer, [g for _, g in pieces], share['n'])
 
 
 def from_js(value, dtype):
@@ -40,12 +65,31 @@ def from_js(value, dtype):
     return np.frombuffer(value, dtype=dtype)
 
 
+def field(msg, name):
+    """A message's field: a dict's (CPython tests) or a JS object's; None if absent or null."""
+    value = msg.get(name) if isinstance(msg, dict) else getattr(msg, name, None)
+    return None if type(value).__name__ == 'JsNull' else value
+
+
+def to_list(value):
+    return value.to_py() if hasattr(value, 'to_py') else list(value)
+
+
 HELPER = Helper()
 
 
-def piece(version, spec, weights, part, key, index, x, y):
-    """helper.js's one call: HELPER.piece with the JS values converted, the result exported."""
+def job(msg):
+    """helper.js's one call: HELPER.job with the JS message converted, the result exported."""
     from bridge import export
-    key = key.to_py() if hasattr(key, 'to_py') else key
-    return export(HELPER.piece(int(version), None if spec is None else str(spec), from_js(weights, np.float32), int(part), [int(k) for k in key],
-                               int(index), from_js(x, np.uint8), from_js(y, np.int32)))
+    share = field(msg, 'share')
+    if share is not None:
+        options = field(share, 'options')
+        share = {'serial': int(field(share, 'serial')), 'n': int(field(share, 'n')),
+                 'options': options.to_py() if hasattr(options, 'to_py') else dict(options),
+                 'pieces': [int(k) for k in to_list(field(share, 'pieces'))],
+                 'sums': [from_js(g, np.float32) for g in to_list(field(share, 'sums'))]}
+    sync = field(msg, 'sync')
+    return export(HELPER.job(int(field(msg, 'serial')), int(field(msg, 'piece')), int(field(msg, 'part')),
+                             [int(k) for k in to_list(field(msg, 'key'))],
+                             from_js(field(msg, 'x'), np.uint8), from_js(field(msg, 'y'), np.int32),
+                             sync=None if sync is None else str(sync), share=share))

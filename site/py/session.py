@@ -174,7 +174,7 @@ class Session(Stepping, Looking):
         check_options(options)
         cost = check_cost(self.net.spec, options)
         if options['batch_size'] != self.options['batch_size']:
-            self.batch = None     # a batch in parts is dropped: its size no longer holds
+            self._drop_batches()  # a batch under way is dropped: its size no longer holds
         self.trainer.set(**options)
         self.options = dict(self.trainer.options.__dict__)
         self.cost = cost
@@ -218,7 +218,7 @@ class Session(Stepping, Looking):
         """Back to the divergence guard's last good checkpoint (weights and update-rule buffers,
         exactly), with the trainer options as they are now. -> describe() plus 'rolled_back'."""
         back = self.guard.rollback()
-        self.batch = self.batch_rng = None
+        self._drop_batches()
         self.history.truncate(back['examples'])
         self.history.mark(back['examples'], 'rolled back')
         self.diverged = None

@@ -1,6 +1,7 @@
 // The training worker's side of data-parallel training: how many workers the page asked for, the
-// helper workers (helpers.js) once started, and each batch's job handed to them and their results
-// handed back to the session (site/py/stepping.py: train_for's 'send' and 'wait').
+// helper workers (helpers.js) once started, and each batch's jobs handed to them and their results
+// handed back to the session (site/py/stepping.py: train_for's 'send' and 'wait'). Two batches can
+// be out at once: the one under way and the next, sent as soon as this worker's pieces were done.
 import { Helpers } from './helpers.js';
 
 export class Team {
@@ -13,7 +14,7 @@ export class Team {
     this.run = run;
     this.helpers = null;
     this.wanted = 1;
-    this.pending = null;        // the job under way: {session, pieces, result}
+    this.pending = new Map();   // serial -> the batch's jobs out: {session, pieces, result}
     this.busyMs = 0;            // the helpers' computing time so far (their results' busy_ms), for the stats
   }
 
@@ -44,14 +45,18 @@ export class Team {
     });
   }
 
-  /** Post a batch's job (the session's 'send') to the helpers. */
-  send(job) {
-    this.pending = { session: this.run.session(), pieces: job.pieces.map((p) => p.piece), result: this.helpers.run(job) };
+  /** Post a batch's jobs (the session's 'send': {serial, jobs}) to the helpers. */
+  send(send) {
+    const pieces = send.jobs.map((j) => j.piece);
+    const result = this.helpers ? this.helpers.run(send) : Promise.resolve({ serial: send.serial, results: [], lost: pieces });
+    this.pending.set(send.serial, { session: this.run.session(), pieces, result });
   }
 
   /** Wait for the job under way and hand its results to the session, whose batch `serial` waits. */
   async settle(serial) {
-    const job = this.pending;
+    const job = this.pending.get(serial);
+    for (const s of this.pending.keys()) if (s <= serial) this.pending.delete(s);   // and any dropped earlier
+    if (!job) { this.run.call('take_back', serial, this.run.toPy(Array.from({ length: this.wanted - 1 }, (_, i) => i + 1))); return; }
     const got = await job.result;                          // {serial, results, lost}: it never fails
     if (job.session !== this.run.session()) return;        // "Start fresh" made a new session meanwhile
     for (const r of got.results) this.busyMs += r.busy_ms || 0;
