@@ -398,27 +398,36 @@ METHOD = """
   first with its views on, the others held), and their examples/s are summed over one window;
   data-parallel training does the same work and also waits for the slower piece of every batch, so
   it cannot beat that figure.
-  The leader's serial work per batch (the update, scoring, views, packing the job and adding the
-  results) is about a quarter of a batch's time (profiled natively: 3.4 of 13.7 ms), which bounds
-  N workers at 1 / (0.25 + 0.75 / N): 1.6x for 2, 2.3x for 4 (the default on 6 or more cores, which
-  leaves two cores for the page and the browser). On 2 cores the page's own work comes on top: the
-  main thread took about half a core until the page stopped painting layer boxes out of sight, and
-  2 workers gave 0.9-1.06x; it now takes about a quarter (0.2-0.3 in these runs), and the rest of
-  the machine is shared by two compute threads that wait on each other, so the 1.6x bound is not
-  reached. Timed inside the page (a scratch build with timers in both workers, 2 workers, batch 32,
-  no whole-test-set scoring under way): a batch took about 13 ms; the helper computed its 16
-  examples in about 8.3 ms and then waited about 5 ms for the next job, the hand-off (its result
-  posted, added, the update, the next batch drawn and packed, posted, the weights set) being about
-  3.7 ms of that; the leader's own 16 examples took 8.2 ms, against 11-12.5 ms for all 32 with one
-  worker, so half a batch costs about 0.7 of a whole one here. Cutting the leader's piece to 12 of
-  32 examples left the helper's wait at 3.6-4 ms and the batch time unchanged. While the whole test
-  set is scored (on the leader, a few seconds after the page opens and then every minute) the
-  helper waits longer still. A later timing (2026-12-06, the same kind of scratch build, times on
-  each worker's own clock) put most of the helper's wait in the two messages of the hand-off: the
-  leader waited 1.6-3 ms for a result after its own piece was done, whether it kept 16, 17 or 18 of
-  the 32 examples. On 2 cores the compute threads, the page's main thread, the compositor and the
-  GPU process want more than 2 cores, so a worker that blocks on a message gives its core away and
-  gets it back later. Not measured here: this machine has 2 cores.
+  How the workers share a batch (since 2026-12-07): every worker keeps a copy of the run. The
+  training worker sends each helper its piece's crops together with its own gradient sums of the
+  previous batch (as soon as its piece is done, with the next batch drawn); each copy adds all the
+  pieces' sums in piece order and makes the same update, and each result carries a CRC-32 of the
+  weights it came from, checked by the training worker. The held-out images of the moving
+  validation and test accuracy are scored by a helper after it has sent its result, while it
+  would wait for the next job. Before, the training worker sent the weights with every job and
+  made the update alone, so a helper waited for the result's message, the update, the next draw
+  and the job's message in turn (2 workers: 1.28x in the run of 2026-12-06 03:33). Interleaved
+  2-worker windows of the two designs (scratch script, 6 rounds, 10 s each after 8 s of training):
+  1.07x the examples/s for the copies (per-round ratios 0.95-1.14); taking the held-out scoring off
+  the training worker added about 7% more in 3 rounds, with the helper busy 74-78% of the time
+  instead of 59-64%.
+  Timed inside the page with the copies (a scratch build with timers in both workers, 2 workers,
+  batch 32, before the scoring moved): a batch took about 16.5 ms; the training worker spent
+  11.4 ms on its 16 examples and the next draw, 2.1 ms on the slice's report (mostly the held-out
+  scoring), 1 ms adding the helper's sums and updating, and 1.3 ms waiting; the helper spent
+  12.4 ms updating and computing its 16, and 3.9 ms waiting. Cutting the training worker's piece to
+  14 or 13 of 32 moved the waiting from one worker to the other and left the batch time unchanged.
+  A message between two bare workers takes 0.1-0.3 ms here, even with two more threads spinning,
+  so the waits are each worker's event loop being busy, not the messages. Expected scaling, with a
+  core for each worker and two more for the page and the browser (estimated, not measured): a batch
+  costs about its slowest piece (16 examples take about 11 ms here and 32 about 20, so a pass costs
+  about 2.4 ms plus 0.55 ms an example: 8 about 6.8 ms, 4 about 4.6) plus
+  3-4 ms that do not divide (both copies' update, the draw, the report, adding the sums, the
+  waits), against about 26 ms for 32 on one worker: 1.5-1.75x for 2, 2.3-2.6x for 4, 2.5-3x for 8.
+  With more than two workers a helper also waits for the others' sums, which reach it through the
+  training worker once all are in (a helper-to-helper exchange would remove that wait). On 2 cores
+  the page's drawing and the browser take part of the second core (the bound above). Not
+  measured here: this machine has 2 cores.
 """
 
 

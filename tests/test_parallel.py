@@ -119,7 +119,9 @@ class FakeHelpers:
         for j in send['jobs']:
             h = self.helpers.setdefault(j['piece'], helper.Helper())
             self.syncs += j['sync'] is not None
-            out.append(h.job(j['serial'], j['piece'], j['part'], j['key'], j['x'], j['y'], sync=j['sync'], share=j['share']))
+            out.append(h.job(j['serial'], j['piece'], j['part'], j['key'], j['x'], j['y'], sync=j['sync'], share=j['share'],
+                             score=j['score']))
+            h.score()                     # helper.js: after posting the result
         return out
 
 
@@ -233,6 +235,36 @@ def test_a_helper_started_anew_is_sent_the_run():
     run = drive(s, h, 6)
     assert s.out_of_step == 0 and h.syncs == 3                 # the two at the start, and the new one
     assert np.allclose(run, clean, rtol=1e-4, atol=1e-6)
+
+
+def test_a_helper_scores_the_held_out_images_in_its_own_time(monkeypatch):
+    counts = {}
+    for ready in ([], [1]):
+        s = loaded_session()
+        s.set_workers(2)
+        s.set_ready(ready)
+        seen, here = {'val': 0, 'test': 0}, []
+        for name, window in (('val', s.val_acc), ('test', s.test_acc)):
+            real = window.add
+            monkeypatch.setattr(window, 'add', lambda out, real=real, name=name: seen.__setitem__(name, seen[name] + len(out)) or real(out))
+        real_predict = s.predict
+        monkeypatch.setattr(s, 'predict', lambda images: here.append(len(images)) or real_predict(images))
+        drive(s, FakeHelpers(), 30)
+        counts[tuple(ready)] = (seen, sum(here))
+    trained = 30 * CONVNETJS['batch_size']
+    (alone, scored_here), (helped, scored_by_lead) = counts[()], counts[(1,)]
+    assert scored_here > 0 and scored_by_lead == 0                # with a helper up, none in this worker's time
+    for name in ('val', 'test'):                                   # about one of each per EVAL_RATIO trained
+        assert trained // 10 - 3 * s.HELPER_EVAL <= helped[name] <= trained // 10      # (a job or two behind)
+        assert trained // 10 - s.EVAL_BATCH <= alone[name] <= trained // 10
+    # A helper's outcomes are this worker's with the same weights.
+    h = helper.Helper()
+    h.job(1, 1, 2, [0, 0, 0], np.zeros((2, 24, 24), np.uint8), np.array([1, 2]), sync=s.save(),
+          score={'val_x': s.ds.train.images[:30].ravel(), 'val_y': s.ds.train.labels[:30].astype(np.int32),
+                 'test_x': s.ds.test.images[:7].ravel(), 'test_y': s.ds.test.labels[:7].astype(np.int32)})
+    assert h.score() == 37
+    assert np.array_equal(h.scored['val'], real_predict(s.ds.train.images[:30]).argmax(1) == s.ds.train.labels[:30])
+    assert np.array_equal(h.scored['test'], real_predict(s.ds.test.images[:7]).argmax(1) == s.ds.test.labels[:7])
 
 
 def test_helpers_kept_through_a_fresh_session_are_sent_its_run():

@@ -99,11 +99,13 @@ def add_shards(session, serial, results):
     from helper import field, from_js
     rows = []
     for r in results:
-        p, stale = field(r, 'predictions'), field(r, 'stale')
+        p, stale, scored = field(r, 'predictions'), field(r, 'stale'), field(r, 'scored')
         if stale is not None:
-            rows.append((int(field(r, 'piece')), None, 0.0, None, None, str(stale)))
+            rows.append((int(field(r, 'piece')), None, 0.0, None, None, str(stale), None))
             continue
+        if scored is not None:
+            scored = tuple(from_js(field(scored, k), 'uint8').astype(bool) for k in ('val', 'test'))
         rows.append((int(field(r, 'piece')), from_js(field(r, 'sums'), 'float32'), float(field(r, 'loss')),
                      None if p is None else from_js(p, 'int32'),
-                     int(field(r, 'fp')), None))
+                     int(field(r, 'fp')), None, scored))
     return guarded(session.add_shards, int(serial), rows)

@@ -25,6 +25,8 @@ class Stepping:
 
     EVAL_RATIO = 10           # score one validation and one test image per this many trained
     EVAL_BATCH = 40           # ...in batches of at least this many, as each forward call has a fixed cost
+    HELPER_EVAL = 8           # with helpers up, a helper scores them, this many of each at least, after its
+                              # piece of a batch (while it would wait for the next): not in this worker's time
     PART_MS = 100             # a batch slower than this is trained in parts of about this long
     RATE = 1e9                # a training pass takes about work / RATE s per example in Pyodide (measured:
                               # 0.125 s for 89 M multiply-adds). Parts follow from the net, never from a
@@ -154,11 +156,13 @@ class Stepping:
         (n * crop * crop,) uint8 (flat: a JS typed array) and labels; for a helper that computed a
         piece of `prev` (the batch before b), prev's other pieces ('share'), else the whole run ('sync')."""
         jobs, run = [], None
+        score = self._held_out_job()
         for k in sorted(b.remote):
             lo, hi = b.bounds[k]
             job = {'serial': b.serial, 'piece': k, 'part': self.part, 'key': list(b.key),
                    'x': np.ascontiguousarray(crops[lo:hi]).ravel(), 'y': np.asarray(b.y[lo:hi], dtype=np.int32),
-                   'sync': None, 'share': None}
+                   'sync': None, 'share': None, 'score': score}
+            score = None                          # (one helper scores them)
             share = prev.share(k) if prev is not None and k in prev.remote else None
             if share is not None:
                 job['share'] = {'serial': prev.serial, 'n': prev.n, 'options': dict(self.trainer.options.__dict__),
@@ -171,21 +175,43 @@ class Stepping:
             jobs.append(job)
         return {'serial': b.serial, 'jobs': jobs}
 
+    def _held_out_job(self):
+        """The held-out images a helper scores with its job, once HELPER_EVAL of each are due:
+        {'val_x', 'test_x': (k * 28 * 28,) uint8, 'val_y', 'test_y': (k,) int32}, or None."""
+        k = min(self.pending_eval // self.EVAL_RATIO, self.EVAL_BATCH)
+        if not self._helpers_score() or k < self.HELPER_EVAL:
+            return None
+        self.pending_eval -= k * self.EVAL_RATIO
+        d, val = self.ds, self._held_out()
+        vi = val[self.eval_rng.integers(0, len(val), k)] if len(val) else np.zeros(0, int)
+        ti = self.eval_rng.integers(0, d.test.count, k) if d.test.count else np.zeros(0, int)
+        return {'val_x': np.ascontiguousarray(d.train.images[vi]).ravel(), 'val_y': d.train.labels[vi].astype(np.int32),
+                'test_x': np.ascontiguousarray(d.test.images[ti]).ravel(), 'test_y': d.test.labels[ti].astype(np.int32)}
+
+    def _helpers_score(self):
+        """Helpers score the held-out images while one is up (and the net is fast enough that they
+        are scored EVAL_BATCH at a time; a slow net's are scored here, as few as fit)."""
+        return bool(self.ready & set(range(1, self.shards))) and self._rows() == self.EVAL_BATCH
+
     def add_shards(self, serial, results):
         """The helpers' results for batch `serial`: [(piece, gradient sums, loss sum, predictions,
-        fingerprint or None, stale: why or None)]. A result computed from a copy that is not this
-        one (its fingerprint differs, or the helper found itself out of step) is refused: its piece
-        is trained here and its helper gets the whole run with its next job.
+        fingerprint or None, stale: why or None, scored: (validation, test) outcomes or None)]. A
+        result computed from a copy that is not this one (its fingerprint differs, or the helper
+        found itself out of step) is refused: its piece is trained here and its helper gets the
+        whole run with its next job. `scored`: the held-out images of an earlier job, scored after it.
         Ignored (-> False) when that batch is gone (a reset, a new net, a load, a new batch size)."""
         b = self.batch
         if b is None or serial != b.serial:
             return False
         fp = None
-        for piece, sums, loss, predictions, their_fp, stale in results:
+        for piece, sums, loss, predictions, their_fp, stale, scored in results:
             if piece not in b.remote:             # taken back meanwhile
                 continue
             if not stale:
                 fp = pycore.parallel.fingerprint(self.trainer) if fp is None else fp
+            if not stale and their_fp == fp and scored is not None:
+                self.val_acc.add(scored[0])
+                self.test_acc.add(scored[1])
             if stale or their_fp != fp:
                 # Trained here; so is its piece of the batch drawn ahead (computed from the same
                 # copy): the next batch drawn sends it the run.
@@ -300,7 +326,7 @@ class Stepping:
         self.pending_eval += trained
         k = self.pending_eval // self.EVAL_RATIO
         rows = self._rows()
-        if k < rows:
+        if k < rows or self._helpers_score():     # (a helper scores them: _held_out_job)
             return
         if rows < self.EVAL_BATCH:            # a slow net: score what fits in a part's time, skip the rest
             k = rows

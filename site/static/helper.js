@@ -6,6 +6,8 @@ import { bootPython, pyodideModule } from './pyboot.js';
 
 const ROOT = new URL('../', import.meta.url);
 let pyJob = null;                 // helper.job, once Python is up
+let pyScore = null;               // helper.score
+let scoreMs = 0;                  // the last scoring's time: it counts as busy with the next result
 const queue = [];
 
 async function fetchBytes(path) {
@@ -21,9 +23,13 @@ function work(job) {
   if (r.destroy) r.destroy();
   // The time this job kept the helper busy: the leader sums it, and the page shows the share of
   // the helpers' time spent computing (the rest they wait for the other pieces' sums).
-  out.busy_ms = performance.now() - start;
+  out.busy_ms = performance.now() - start + scoreMs;
+  scoreMs = 0;
   postMessage({ type: 'result', serial: job.serial, results: [out] },
               out.sums ? [out.sums.buffer, ...(out.predictions ? [out.predictions.buffer] : [])] : []);
+  // Then the held-out images that came with the job, while the training worker finishes its piece
+  // (their outcomes go with the next result).
+  if (job.score) { const t0 = performance.now(); pyScore(); scoreMs = performance.now() - t0; }
 }
 
 self.onmessage = (e) => {
@@ -33,7 +39,9 @@ self.onmessage = (e) => {
 
 (async () => {
   const pyodide = await bootPython(ROOT, pyodideModule(import.meta.url, ROOT), fetchBytes);
-  pyJob = pyodide.pyimport('helper').job;
+  const helper = pyodide.pyimport('helper');
+  pyJob = helper.job;
+  pyScore = helper.score;
   postMessage({ type: 'ready' });
   for (const job of queue.splice(0)) self.onmessage({ data: job });
 })().catch((err) => postMessage({ type: 'error', message: `the helper could not start: ${String(err && err.message || err)}` }));
