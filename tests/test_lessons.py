@@ -425,7 +425,9 @@ def test_activations(lesson):
     w.page.click('[data-control="lesson-race"]')
     rows = w.page.locator(f'{root} [data-role="race-results"] tr[data-activation]')
     wait_until(lambda: rows.count() == 7, 120, 'the race to finish')
-    assert w.page.get_attribute('[data-chart="race"]', 'data-points') == str(2000 // 200)
+    # The chart draws on the next animation frame after the last progress, which also makes the table.
+    wait_until(lambda: w.page.get_attribute('[data-chart="race"]', 'data-points') == str(2000 // 200), 10,
+               'the race chart to draw its last point')
     results = {r.get_attribute('data-activation'): (float(r.get_attribute('data-loss')), float(r.get_attribute('data-accuracy')))
                for r in rows.all()}
     assert all(0 < loss < 10 and 0 <= acc <= 1 for loss, acc in results.values()), results
