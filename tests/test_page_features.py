@@ -74,8 +74,11 @@ def test_stats_panel_fills_in(w):
 
 def test_charts_draw_and_clear(w):
     wait_until(lambda: canvas_ink(w, '#loss-chart canvas') > 500 and canvas_ink(w, '#accuracy-chart canvas') > 500, 30, 'charts')
+    points = lambda: int(w.page.get_attribute('#loss-chart', 'data-points') or 0)
+    before = wait_until(lambda: points() >= 5 and points(), 30, 'a few loss points')   # (so that a clear shows)
     control(w, 'clear-charts').click()
-    time.sleep(0.2)
+    # The worker answers between slices and the chart redraws on a later frame: wait for the clear.
+    wait_until(lambda: points() < before, 10, 'the charts to clear')
     cleared = canvas_ink(w, '#loss-chart canvas')
     wait_until(lambda: canvas_ink(w, '#loss-chart canvas') > cleared, 30, 'the loss chart to grow again')
 
@@ -155,9 +158,9 @@ def test_the_whole_test_set_is_scored_soon_and_the_panel_says_when_next(w):
     # used to wait a minute), then the note counts down to the next one.
     wait_until(lambda: '10,000 test images' in (text(w, '#confusion caption') or ''), 60, 'the first evaluation')
     assert w.page.evaluate('performance.now()') / 1000 < 55, 'scored before a minute of training'
-    wait_until(lambda: re.search(r'Recomputed every minute of training; next in (\d+) s\.', text(w, '#evaluation-note')),
-               10, 'the countdown')
-    left = int(re.search(r'next in (\d+) s', text(w, '#evaluation-note'))[1])
+    shown = wait_until(lambda: re.search(r'Recomputed every minute of training; next in (\d+) s\.', text(w, '#evaluation-note')),
+                       10, 'the countdown')
+    left = int(shown[1])     # (the note is redrawn every frame: read the match the wait saw)
     assert 1 <= left <= 60
     control(w, 'pause').click()
     w.wait_state('paused', 5)
@@ -168,8 +171,11 @@ def test_the_whole_test_set_is_scored_soon_and_the_panel_says_when_next(w):
 
 def test_confusion_matrix_cells_and_mistakes(w):
     wait_until(lambda: w.stat('examples') and 'All images loaded' in text(w, '#data-note'), 60, 'all data')
+    # An earlier test's scoring may have left a matrix: wait for this click's (a later caption).
+    before = text(w, '#confusion caption') if w.page.locator('#confusion caption').count() else None
     control(w, 'evaluate').click()
-    wait_until(lambda: w.page.locator('#confusion td[data-true]').count() == 100, 90, 'the confusion matrix')
+    wait_until(lambda: w.page.locator('#confusion td[data-true]').count() == 100
+               and text(w, '#confusion caption') != before, 90, 'the confusion matrix')
     counts = w.page.eval_on_selector_all('#confusion td[data-true]', 'cells => cells.map((c) => Number(c.textContent))')
     assert sum(counts) == 10000
     assert '10,000 test images' in text(w, '#confusion caption')

@@ -107,8 +107,9 @@ def test_divergence_pauses_explains_and_rolls_back(opened):
     text = box.text_content()
     assert 'at learning rate 50 (sgd)' in text and ('the loss rose from' in text or 'not a number' in text or 'guessing' in text), text
     diverged_at = int(box.get_attribute('data-examples'))
-    marks = json.loads(w.page.get_attribute('[data-chart="loss"]', 'data-marks'))
-    assert [diverged_at, 'diverged'] in marks
+    # (the chart draws its marks on the next animation frame)
+    wait_until(lambda: [diverged_at, 'diverged'] in json.loads(w.page.get_attribute('[data-chart="loss"]', 'data-marks')), 5,
+               "the loss chart's mark of the divergence")
     w.page.fill('[data-control="learning_rate"]', '0.01')
     w.page.dispatch_event('[data-control="learning_rate"]', 'change')
     w.page.click('[data-control="rollback"]')
