@@ -288,6 +288,23 @@ def test_tiles_refit_when_the_window_narrows(serve, open_page):
     assert w.state() == 'training' and w.errors == []
 
 
+# The training worker's 'state' and 'stats' messages in the order the page heard them (an init script).
+HEARD = '''(() => {
+  const heard = window.__heard = [];
+  for (const C of [Worker, MessagePort]) {
+    const d = Object.getOwnPropertyDescriptor(C.prototype, 'onmessage');
+    Object.defineProperty(C.prototype, 'onmessage', { configurable: true, get: d.get, set(fn) {
+      d.set.call(this, fn && function (e) {
+        const m = e.data;
+        if (m && m.type === 'state') heard.push(m.state);
+        if (m && m.type === 'stats') heard.push('stats ' + m.stats.examples);
+        return fn.call(this, e);
+      });
+    } });
+  }
+})();'''
+
+
 def test_two_workers_train_one_run(serve, open_page):
     """?workers=2: a helper worker boots after the first step and computes half of every batch;
     the run learns as one (the arithmetic is tested in test_parallel.py)."""
@@ -307,9 +324,24 @@ def test_two_workers_train_one_run(serve, open_page):
     # A reload continues the run (its helper boots again); Start fresh then keeps the helper (no
     # Pyodide boot again): the stat never shows it down.
     wait_until(lambda: (saved_examples(w, f'tab {tab_id(w)}') or 0) > 0, 30, 'the run saved')
+    w.page.add_init_script(HEARD)
     w.page.reload()
     w.wait_state('training', BOOT_S)
     wait_until(lambda: w.stat('workers') == '2', 60, 'the helper worker to be up again')
+    # Paused at many moments, some while the training worker waits for its helper: no batch is
+    # trained, no statistics come, after the 'paused' (before the fix, 7 of 20 pauses were followed
+    # by one more slice's statistics).
+    for i in range(20):
+        w.page.click('#pause')
+        w.wait_state('paused', 5)
+        time.sleep(0.1)
+        w.page.click('#pause')
+        w.wait_state('training', 5)
+        time.sleep(0.05 * (i % 4))
+    heard = w.page.evaluate('window.__heard')
+    assert heard.count('paused') == 20, heard
+    after_pause = [heard[i + 1:heard.index('training', i)] for i, m in enumerate(heard) if m == 'paused']
+    assert all(not [m for m in msgs if m.startswith('stats')] for msgs in after_pause), after_pause
     before = w.number('examples')
     w.page.click('[data-control="start-fresh"]')
     seen = set()

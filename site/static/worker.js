@@ -155,14 +155,19 @@ const setWorkers = (asked = config.values.workers || 1) => team.set(asked);
 // -> false (no training data yet), 'part' (a slow batch under way, no update yet) or true.
 async function trainSlice(budget) {
   let result;
+  inSlice = true;
   for (;;) {
     // The slice's own snapshot is of the latest training example: ask for it when a port wants that
     // (asked anew each call: with helpers, a page's request may come while this slice waits for them).
-    result = check(call('train_for', budget, pages.wantsFree()));   // plain JS values: no proxies to free
+    // Paused while it waited for the helpers: the slice ends with the batch under way (budget 0),
+    // so that no batch is trained after the 'paused' its stats come before.
+    const now = paused && !stepRequested ? 0 : budget;
+    result = check(call('train_for', now, pages.wantsFree()));   // plain JS values: no proxies to free
     if (result && result.send && !result.stats) { team.send(result.send); continue; }
     if (!(result && result.wait !== undefined)) break;
     await team.settle(result.wait);
   }
+  inSlice = false;
   if (result === undefined) return false;
   if (result.send) team.send(result.send);                  // the next batch, computed while this one is shown
   if (!result.stats) { pages.serve(null, false); return 'part'; }   // a slow batch, still in parts
@@ -178,6 +183,7 @@ async function trainSlice(budget) {
   return true;
 }
 
+let inSlice = false;          // a slice is under way (trainSlice), maybe waiting for its helpers
 let gentleUntil = null;       // GENTLE: the end of the first training's rests
 let hadData = false;          // the last slice found training data
 let racing = false;           // an activations race is running (bridge.RACE)
@@ -236,8 +242,9 @@ const handlers = {
   save_now() { return saver.save(paused, true).then(() => true); },
   active(msg, p) { p.active = !!msg.active; p.seen = Date.now(); wake(); return true; },
   bye(msg, p) { p.active = false; wake(); return true; },
-  // A handler runs between two parts of training, so the state it posts is already true.
-  pause() { paused = true; setState('paused'); wake(); return true; },
+  // A handler runs between two parts of training, so the state it posts is already true; but one
+  // that comes while a slice waits for its helpers leaves 'paused' to the loop, after the slice.
+  pause() { paused = true; if (!inSlice) setState('paused'); wake(); return true; },
   resume() {
     if (diverged) { call('go_on'); diverged = null; post({ type: 'diverged', diverged: null }); }   // going on, not rolling back
     paused = false;
