@@ -288,20 +288,19 @@ def test_tiles_refit_when_the_window_narrows(serve, open_page):
     assert w.state() == 'training' and w.errors == []
 
 
-# The training worker's 'state' and 'stats' messages in the order the page heard them (an init script).
+# The training worker's 'state' and 'stats' messages in the order the page heard them (an init
+# script: the page's run sets its (dedicated) Worker's onmessage, wrapped here).
 HEARD = '''(() => {
   const heard = window.__heard = [];
-  for (const C of [Worker, MessagePort]) {
-    const d = Object.getOwnPropertyDescriptor(C.prototype, 'onmessage');
-    Object.defineProperty(C.prototype, 'onmessage', { configurable: true, get: d.get, set(fn) {
-      d.set.call(this, fn && function (e) {
-        const m = e.data;
-        if (m && m.type === 'state') heard.push(m.state);
-        if (m && m.type === 'stats') heard.push('stats ' + m.stats.examples);
-        return fn.call(this, e);
-      });
-    } });
-  }
+  const d = Object.getOwnPropertyDescriptor(Worker.prototype, 'onmessage');
+  Object.defineProperty(Worker.prototype, 'onmessage', { configurable: true, get: d.get, set(fn) {
+    d.set.call(this, fn && function (e) {
+      const m = e.data;
+      if (m && m.type === 'state') heard.push(m.state);
+      if (m && m.type === 'stats') heard.push('stats ' + m.stats.examples);
+      return fn.call(this, e);
+    });
+  } });
 })();'''
 
 

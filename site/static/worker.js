@@ -159,8 +159,8 @@ async function trainSlice(budget) {
   for (;;) {
     // The slice's own snapshot is of the latest training example: ask for it when a port wants that
     // (asked anew each call: with helpers, a page's request may come while this slice waits for them).
-    // Paused while it waited for the helpers: the slice ends with the batch under way (budget 0),
-    // so that no batch is trained after the 'paused' its stats come before.
+    // Paused while it waited for the helpers: the slice ends with the batch under way (budget 0);
+    // its stats then come before the loop's 'paused', and nothing is trained after it.
     const now = paused && !stepRequested ? 0 : budget;
     result = check(call('train_for', now, pages.wantsFree()));   // plain JS values: no proxies to free
     if (result && result.send && !result.stats) { team.send(result.send); continue; }
