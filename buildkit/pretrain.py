@@ -91,7 +91,7 @@ def train(mnist_folder, mnist_index, examples, preset=SPEC_PRESET):
 
 
 def page_trainer():
-    """The page's default trainer (site/py/config.py), which a pretrained run carries on with:
+    """The page's default trainer (site/worker/py/config.py), which a pretrained run carries on with:
     {'title', 'options'}."""
     session_module()
     config = importlib.import_module("config")
@@ -99,18 +99,18 @@ def page_trainer():
 
 
 def session_module():
-    """The page worker's session module (site/py/session.py), imported as the worker imports it."""
-    py = str(ROOT / "site" / "py")
+    """The page worker's session module (site/worker/py/session.py), imported as the worker imports it."""
+    py = str(ROOT / "site" / "worker" / "py")
     if py not in sys.path:
         sys.path.insert(0, py)
     return importlib.import_module("session")
 
 
 def cache_key(mnist_index, examples, preset=SPEC_PRESET):
-    """Hash of everything the run depends on: the Python the page runs (pycore/**/*.py, site/py/*.py,
+    """Hash of everything the run depends on: the Python the page runs (pycore/**/*.py, site/worker/py/*.py,
     which holds the presets' specs), this file, the chunks, the preset, the trainers, the seed, the
     example count and NumPy's version."""
-    files = sorted([*(ROOT / "pycore").rglob("*.py"), *(ROOT / "site" / "py").glob("*.py")])
+    files = sorted([*(ROOT / "pycore").rglob("*.py"), *(ROOT / "site" / "worker" / "py").glob("*.py")])
     parts = [f"{p.relative_to(ROOT).as_posix()} {sha256_bytes(p.read_bytes())}" for p in files
              if "__pycache__" not in p.parts]
     parts += [sha256_bytes(Path(__file__).read_bytes())]

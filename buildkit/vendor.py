@@ -27,8 +27,8 @@ CSS_URL = re.compile(r"""url\(\s*(["']?)([^"')]*)\1\s*\)|@import\s+(["'])([^"']*
 
 
 # uPlot: path in the tarball (under package/) -> path in the site. chart.js imports it relatively
-# (static/chart.js -> static/vendor/uplot/uPlot.esm.js) and index.html links its CSS.
-UPLOT_DIR = "static/vendor/uplot"
+# (page/views/chart.js -> vendor/uplot/uPlot.esm.js) and index.html links its CSS.
+UPLOT_DIR = "vendor/uplot"
 UPLOT_FILES = {"dist/uPlot.esm.js": "uPlot.esm.js", "dist/uPlot.min.css": "uPlot.min.css", "LICENSE": "LICENSE"}
 
 

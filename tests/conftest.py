@@ -5,7 +5,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "site" / "py"))
+sys.path.insert(0, str(ROOT / "site" / "worker" / "py"))
 
 
 @pytest.fixture(scope='session')

@@ -10,7 +10,7 @@ import pytest
 
 from pycore import PycoreError
 
-bridge = pytest.importorskip('bridge')   # site/py is put on sys.path by conftest.py
+bridge = pytest.importorskip('bridge')   # site/worker/py is put on sys.path by conftest.py
 import datasets  # noqa: E402
 from config import TRAINERS  # noqa: E402
 import stepping  # noqa: E402

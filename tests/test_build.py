@@ -175,16 +175,17 @@ def test_pycore_zip_is_deterministic(tmp_path):
         assert z.read("pycore/layers.py") == b"x = 1\n"
 
 
-def test_static_files_and_service_worker(tmp_path):
-    static = tmp_path / "static"
-    (static / "js").mkdir(parents=True)
-    (static / "js" / "main.js").write_text("main")
-    (static / "sw.js").write_text("sw")
+def test_scripts_keep_their_folders_and_the_service_worker_goes_to_the_root(tmp_path):
+    site = tmp_path / "site"
+    for rel, text in {"page/panels/a.js": "panel", "worker/worker.js": "worker", "worker/sw.js": "sw",
+                      "worker/py/session.py": "python", "common/store.js": "store", "other/x.js": "x"}.items():
+        (site / rel).parent.mkdir(parents=True, exist_ok=True)
+        (site / rel).write_text(text)
     out = tmp_path / "out"
-    b.copy_static(static, out)
-    assert (out / "static" / "js" / "main.js").read_text() == "main"
+    b.copy_scripts(site, out)
+    copied = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert copied == ["common/store.js", "page/panels/a.js", "sw.js", "worker/worker.js"]
     assert (out / "sw.js").read_text() == "sw"
-    assert not (out / "static" / "sw.js").exists()
 
 
 def test_fashion_unavailable_without_apt(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import pytest
 import pycore
 from pycore import PycoreError, cost
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'site' / 'py'))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'site' / 'worker' / 'py'))
 import config  # noqa: E402
 
 I = {'type': 'input', 'out_sx': 24, 'out_sy': 24, 'out_depth': 1}

@@ -1,4 +1,4 @@
-"""Tests for the example deck in the built site: deck.html, static/deck.js, the vendored reveal.js files."""
+"""Tests for the example deck in the built site: deck.html, page/deck.js, the vendored reveal.js files."""
 
 import base64
 import hashlib
@@ -86,11 +86,11 @@ def loaded_urls(page):
 
 
 def test_deck_and_its_files_are_built_and_listed_in_the_manifest(site):
-    assert (site / "deck.html").is_file() and (site / "static" / "deck.js").is_file()
+    assert (site / "deck.html").is_file() and (site / "page" / "deck.js").is_file()
     assert vendored(site) == sorted(f"{vendor.REVEAL_DIR}/{dest}" for dest in vendor.REVEAL_FILES.values())
     assert vendor.REVEAL_DIR == "vendor/reveal.js/6.0.2"
     listed = {f["path"]: f for f in json.loads((site / "manifest.json").read_text())["files"]}
-    for rel in vendored(site) + ["deck.html", "static/deck.js"]:
+    for rel in vendored(site) + ["deck.html", "page/deck.js"]:
         data = (site / rel).read_bytes()
         assert listed[rel]["sha256"] == hashlib.sha256(data).hexdigest() and listed[rel]["bytes"] == len(data)
     # Just what the deck needs, not the 3 MB package: reveal.js, its CSS, one theme and its fonts.
@@ -102,7 +102,7 @@ def test_deck_links_the_vendored_files_and_has_no_inline_code(site):
     page = deck(site)
     scripts = page.all("script")
     version = json.loads((site / "manifest.json").read_text())["version"]
-    assert [s["src"] for s in scripts] == [f"{vendor.REVEAL_DIR}/reveal.js", f"static/deck.js?v={version}"]
+    assert [s["src"] for s in scripts] == [f"{vendor.REVEAL_DIR}/reveal.js", f"page/deck.js?v={version}"]
     assert "defer" in scripts[0] and scripts[1].get("type") == "module"   # both run, in this order
     assert [t for t in page.texts["script"] if t.strip()] == []   # a strict CSP will allow no inline script
     assert [a["href"] for a in page.all("link") if a.get("rel") == "stylesheet"] == [
@@ -115,7 +115,7 @@ def test_deck_links_the_vendored_files_and_has_no_inline_code(site):
 
 
 def test_no_external_urls_in_the_deck_the_vendored_files_and_every_page(site):
-    texts = {rel: (site / rel).read_text() for rel in ["deck.html", "static/deck.js"]}
+    texts = {rel: (site / rel).read_text() for rel in ["deck.html", "page/deck.js"]}
     for rel, text in texts.items():
         assert not EXTERNAL.search(text), (rel, EXTERNAL.search(text))
     for page in sorted(site.glob("*.html")):
@@ -184,7 +184,7 @@ def test_every_embed_uses_only_the_page_url_keys_and_one_run(site):
 
 
 def test_deck_js_keeps_reveals_defaults_and_preloads(site):
-    js = (site / "static" / "deck.js").read_text()
+    js = (site / "page" / "deck.js").read_text()
     for option in ("width: 960", "height: 700", "hash: true", "preloadIframes: true"):
         assert option in js
     assert "keyboard" not in js   # reveal's own keys

@@ -14,7 +14,7 @@ hypothesis = pytest.importorskip('hypothesis', reason='install the test extra: p
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from session import Session  # noqa: E402  (site/py is on sys.path: conftest.py)
+from session import Session  # noqa: E402  (site/worker/py is on sys.path: conftest.py)
 
 # derandomize: the same 300 inputs per test on every run, so CI is repeatable; for a wider search,
 # raise max_examples or drop derandomize locally (random runs found the NaN seed below).

@@ -38,10 +38,10 @@ def w(browser, base):
 
 def test_a_thousand_generated_urls_are_read_with_notes_never_errors(w, base):
     rng = random.Random(12)
-    keys = w.page.evaluate("import('./static/state.js').then((m) => Object.keys(m.KEYS))")
+    keys = w.page.evaluate("import('./page/state.js').then((m) => Object.keys(m.KEYS))")
     queries = [random_query(rng, keys) for _ in range(1000)]
     result = w.page.evaluate('''async (queries) => {
-        const { readState, queryOf, KEYS } = await import('./static/state.js');
+        const { readState, queryOf, KEYS } = await import('./page/state.js');
         let notes = 0, thrown = [];
         for (const q of queries) {
             for (const url of [location.origin + '/?' + q, location.origin + '/#' + q]) {

@@ -10,7 +10,7 @@ import pycore
 from pagekit import BOOT_S, Watched, wait_until
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
-presets = pytest.importorskip('presets')      # site/py is on sys.path (conftest.py)
+presets = pytest.importorskip('presets')      # site/worker/py is on sys.path (conftest.py)
 
 LESSONS = ['output-size', 'parameters', 'pooling', 'depth', 'flatten', 'sparse-matrix', 'compare', 'shift', 'top-images', 'activations', 'unit-math']
 

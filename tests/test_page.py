@@ -166,7 +166,7 @@ def test_layer_rows_are_built_one_canvas_at_a_time(serve, open_page):
     w = open_page(serve())
     w.wait_state('training', BOOT_S)
     counts = w.page.evaluate("""async () => {
-        const m = await import('/static/layerbox.js?probe');   // a module instance of its own
+        const m = await import('/page/views/layerbox.js?probe');   // a module instance of its own
         const frames = (n) => new Promise((resolve) => { const f = () => (n-- ? requestAnimationFrame(f) : resolve()); f(); });
         const root = document.body.appendChild(document.createElement('div'));
         root.style.marginTop = `${3 * innerHeight}px`;        // far below sight

@@ -14,7 +14,7 @@ import pycore.parallel
 from pycore.parallel import flat_params, piece_bounds, piece_sums, set_flat_params
 
 from test_bridge import CONVNETJS, bridge, loaded_session
-import helper  # noqa: E402  (site/py, on sys.path by conftest.py)
+import helper  # noqa: E402  (site/worker/py, on sys.path by conftest.py)
 
 SPEC = [{'type': 'input', 'out_sx': 12, 'out_sy': 12, 'out_depth': 1},
         {'type': 'conv', 'sx': 3, 'filters': 4, 'stride': 1, 'pad': 1, 'activation': 'relu'},
@@ -106,7 +106,7 @@ def test_bad_results_are_refused():
 
 
 class FakeHelpers:
-    """What site/static/helpers.js and helper.js do with a batch's jobs, with helper.py's own Helper,
+    """What site/worker/helpers.js and helper.js do with a batch's jobs, with helper.py's own Helper,
     one per piece: each job is computed as soon as it is posted, in order."""
 
     def __init__(self):

@@ -75,12 +75,12 @@ def test_run_is_deterministic_cached_and_pruned(tmp_path, tiny_mnist):
 def test_cache_key_covers_every_input(tmp_path, tiny_mnist, monkeypatch):
     _, index = tiny_mnist
     key = pretrain.cache_key(index, 1000)
-    for part in ("pycore", "site/py"):
+    for part in ("pycore", "site/worker/py"):
         shutil.copytree(pretrain.ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(pretrain, "ROOT", tmp_path)
     assert pretrain.cache_key(index, 1000) == key          # the sources' bytes count, not where they are
     keys = [key]
-    for source in ("pycore/optim.py", "site/py/session.py"):
+    for source in ("pycore/optim.py", "site/worker/py/session.py"):
         path = tmp_path / source
         original = path.read_bytes()
         path.write_bytes(original + b"\n")

@@ -1,4 +1,4 @@
-"""The activations race (site/py/race.py): seven copies of one network on the same batches."""
+"""The activations race (site/worker/py/race.py): seven copies of one network on the same batches."""
 import numpy as np
 import pytest
 

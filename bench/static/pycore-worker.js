@@ -1,4 +1,4 @@
-// pycore in Pyodide in a module worker with no UI: boots like site/static/worker.js, then runs
+// pycore in Pyodide in a module worker with no UI: boots like site/worker/worker.js, then runs
 // pycore.bench.speed_run on the images it is sent and posts its result.
 
 self.onmessage = async (e) => {

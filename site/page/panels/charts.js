@@ -1,0 +1,34 @@
+// The loss and accuracy charts. Their points come from the run (it keeps the history, so every
+// embed of a run and every reload shows the whole of it).
+import { Chart } from '../views/chart.js';
+
+export function mount(root, ctx) {
+  const loss = new Chart(root.querySelector('[data-chart="loss"]'), { yLabel: 'loss', series: [
+    { key: 'loss', label: 'classification loss', color: '#1f6feb' },
+    { key: 'total', label: 'total (with weight decay)', color: '#bf8700' },
+    { key: 'rate', label: 'learning rate (right)', color: '#8250df', right: true }] });
+  const accuracy = new Chart(root.querySelector('[data-chart="accuracy"]'), { yLabel: 'accuracy %', yRange: [0, 100],
+    format: (v) => v.toFixed(0), series: [{ key: 'train', label: 'training', color: '#1f6feb' },
+      { key: 'validation', label: 'validation', color: '#2da44e' }, { key: 'test', label: 'test', color: '#cf222e' }] });
+  // Points are [examples, {series: value}]; a value not measured yet is null (the chart skips it).
+  function load(charts) {
+    loss.load(charts && charts.loss, charts && charts.marks);
+    accuracy.load(charts && charts.accuracy, charts && charts.marks);
+  }
+  root.querySelector('[data-control="clear-charts"]').addEventListener('click', () => ctx.request('clear_charts').catch(() => {}));
+  // A log scale keeps a divergence's spike from flattening the rest of the curve.
+  const logLoss = root.querySelector('[data-control="log-loss"]');
+  logLoss.checked = ctx.url.logloss;
+  loss.setLog(logLoss.checked);
+  logLoss.addEventListener('change', () => { loss.setLog(logLoss.checked); ctx.setUrl({ logloss: logLoss.checked }); });
+  return {
+    onNet(net, charts) { load(charts); },
+    onCharts(charts) { load(charts); },
+    onStats(s) {
+      if (!s.chart) return;
+      loss.add(...s.chart.loss);
+      accuracy.add(...s.chart.accuracy);
+    },
+    frame() { loss.draw(); accuracy.draw(); },
+  };
+}
