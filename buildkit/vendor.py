@@ -32,10 +32,23 @@ UPLOT_DIR = "vendor/uplot"
 UPLOT_FILES = {"dist/uPlot.esm.js": "uPlot.esm.js", "dist/uPlot.min.css": "uPlot.min.css", "LICENSE": "LICENSE"}
 
 
+# uPlot formats numbers with Intl.NumberFormat(navigator.language) when its module loads, which
+# throws a RangeError where the language is no valid BCP 47 tag (WebKitGTK under LANG=C reports "C"),
+# and then no module of the page runs. The build passes it a valid tag instead: the browser's own
+# when valid, else the runtime's default locale.
+UPLOT_LOCALE = ("new Intl.NumberFormat(domEnv ? nav.language : 'en-US')",
+                "new Intl.NumberFormat(domEnv ? (() => { try { return Intl.getCanonicalLocales(nav.language); }"
+                " catch (e) { return undefined; } })() : 'en-US')")
+
+
 def vendor_uplot(out, tgz):
-    """Write UPLOT_FILES from the verified uPlot tarball to out/UPLOT_DIR."""
+    """Write UPLOT_FILES from the verified uPlot tarball to out/UPLOT_DIR, its locale made valid."""
     files = read_tar_members(tgz, [f"package/{src}" for src in UPLOT_FILES])
     check_local_css(files["package/dist/uPlot.min.css"].decode("utf-8"), "uPlot.min.css", {})
+    js = files["package/dist/uPlot.esm.js"].decode("utf-8")
+    if js.count(UPLOT_LOCALE[0]) != 1:
+        raise BuildError(f"uPlot's number formatter is not the expected {UPLOT_LOCALE[0]!r}: check UPLOT_LOCALE")
+    files["package/dist/uPlot.esm.js"] = js.replace(*UPLOT_LOCALE).encode("utf-8")
     for src, dest in UPLOT_FILES.items():
         path = out / UPLOT_DIR / dest
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,8 @@ BOOT_S = 90          # Pyodide + NumPy + first data chunk, with room for a loade
 
 
 class FaultyHandler(Handler):
-    """The real handler, plus faults a test can inject per path."""
+    """The real handler, plus faults a test can inject per path: 'missing' (404), 'hang', bytes
+    (served as JSON) or (content type, bytes)."""
     faults = {}
 
     def log_message(self, *args):
@@ -24,9 +25,10 @@ class FaultyHandler(Handler):
         if fault == 'hang':
             time.sleep(60)
             return
-        if isinstance(fault, bytes):
+        if isinstance(fault, (bytes, tuple)):
+            content_type, fault = fault if isinstance(fault, tuple) else ('application/json', fault)
             self.send_response(200)
-            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Type', content_type)
             self.send_header('Content-Length', str(len(fault)))
             self.end_headers()
             self.wfile.write(fault)

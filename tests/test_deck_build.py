@@ -4,10 +4,12 @@ import base64
 import hashlib
 import html.parser
 import importlib.util
+import io
 import json
 import re
 import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -251,3 +253,28 @@ def test_build_refuses_a_tampered_reveal_tarball_and_keeps_the_output(site, tmp_
         b.build(out, cache_dir=cache, log=lambda m: None)
     assert (out / "manifest.json").read_bytes() == manifest
     assert (out / vendor.REVEAL_DIR / "reveal.js").is_file()
+
+
+def test_uplot_is_the_tarballs_but_for_a_valid_locale(site, tmp_path):
+    """The vendored uPlot differs from the tarball's only where it formats numbers: a language that is
+    no valid tag ("C", WebKitGTK's under LANG=C) gives the default locale instead of a RangeError."""
+    tgz = assets.fetch_npm(b.resolve_cache(None), assets.UPLOT_PACKAGE, lambda m: None)
+    member = "package/dist/uPlot.esm.js"
+    original = assets.read_tar_members(tgz, [member])[member].decode()
+    ours = (site / vendor.UPLOT_DIR / "uPlot.esm.js").read_text()
+    assert ours == original.replace(*vendor.UPLOT_LOCALE) and ours != original
+    expression = vendor.UPLOT_LOCALE[1][len("new Intl.NumberFormat("):-1]
+    for language, expected in (("C", "12,345.5"), ("de-DE", "12.345,5"), ("en-US", "12,345.5")):   # node: the build's
+        script = (f"const domEnv = true, nav = {{ language: {json.dumps(language)} }};"
+                  f"process.stdout.write(new Intl.NumberFormat({expression}).format(12345.5));")
+        assert subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout == expected
+    # A uPlot whose formatter is not the expected line is refused, not shipped unpatched.
+    broken = tmp_path / "uplot.tgz"
+    with tarfile.open(broken, "w:gz") as tar:
+        for name, data in ((member, original.replace(vendor.UPLOT_LOCALE[0], "new Intl.NumberFormat()").encode()),
+                           ("package/dist/uPlot.min.css", b".u-legend{}"), ("package/LICENSE", b"MIT")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(assets.BuildError, match="number formatter"):
+        vendor.vendor_uplot(tmp_path / "out", broken)

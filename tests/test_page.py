@@ -253,6 +253,44 @@ def test_stalled_loading_is_reported(serve, open_page):
     assert 'loading stalled: nothing happened for 15 s while reading the data manifest' in error_text(w)
 
 
+THROWS = ('text/javascript', b"export default class {}\nthrow new Error('boom at start');\n")
+
+
+@pytest.mark.parametrize('path, fault, expected', [
+    ('/vendor/uplot/uPlot.esm.js', THROWS, 'vendor/uplot/uPlot.esm.js failed: Uncaught Error: boom at start'),
+    ('/page/panels/stats.js', 'missing', 'page/panels/stats.js could not be downloaded: HTTP 404'),
+    ('/page/views/colormap.js', b'{}', 'page/views/colormap.js was served as application/json, not JavaScript'),
+    ('/page/main.js', ('text/javascript', b'import { nothing } from "./state.js";\n'), 'page/main.js failed: '),
+    ('/worker/team.js', 'missing', 'the training worker failed to start: worker/team.js could not be downloaded: HTTP 404'),
+    ('/worker/pages.js', 'throws', 'the training worker failed to start: worker/pages.js: Uncaught Error: boom at start'),
+])
+def test_a_module_that_fails_to_load_or_throws_at_start_is_named(site, serve, open_page, path, fault, expected):
+    """A page module or one of the worker's, missing, of the wrong type, importing a name that does
+    not exist (a SyntaxError at link time) or throwing while it runs: the error box names it within
+    seconds (the worker is otherwise seen after its boot, and the page would sit at "Starting…")."""
+    if fault == 'throws':   # the module itself, with its exports, then a throw
+        fault = ('text/javascript', (site / path.lstrip('/')).read_bytes() + b"\nthrow new Error('boom at start');\n")
+    w = open_page(serve({path: fault}))
+    w.wait_state('error', 15)
+    wait_until(lambda: expected in error_text(w), 5, f'the error box to say {expected!r}')
+    assert w.page.is_visible('#error')
+
+
+def test_an_invalid_browser_language_still_starts_the_page(serve, browser):
+    """WebKitGTK under LANG=C reports navigator.language "C", on which uPlot's number formatter threw."""
+    url = serve()
+    w = Watched(browser, url)
+    try:
+        w.page.add_init_script("Object.defineProperty(Navigator.prototype, 'language', { get: () => 'C' })")
+        w.page.goto(url)
+        w.wait_state('training', BOOT_S)
+        assert w.page.evaluate('navigator.language') == 'C'
+        wait_until(lambda: w.page.evaluate("document.querySelector('[data-panel=charts] .u-axis') !== null"), 20, 'a chart with axes')
+        assert w.errors == []
+    finally:
+        w.close()
+
+
 TILE_LINES = """(sel) => {
     const lines = new Map();   // offsetTop -> [tile count, CSS widths]
     for (const c of document.querySelectorAll(sel)) {

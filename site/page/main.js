@@ -60,6 +60,7 @@ function setState(state) {
 }
 
 function showError(text, detail = '') {
+  window.liveCnnStart.log(detail ? `${text} (${detail})` : text);
   setState('error');
   root.dataset.state = 'error';
   for (const h of hooks) if (h.onState) h.onState('error');
@@ -354,5 +355,6 @@ if (embed || framed) {
 }
 
 window.addEventListener('pagehide', () => run.request('bye').catch(() => {}));
-window.addEventListener('error', (e) => showError(`the page failed: ${e.message}`));
+window.addEventListener('error', (e) => showError(`the page failed: ${e.message}`, e.filename ? `in ${window.liveCnnStart.sitePath(e.filename)}, line ${e.lineno}` : ''));
 window.addEventListener('unhandledrejection', (e) => showError(`the page failed: ${e.reason && e.reason.message || e.reason}`));
+window.liveCnnStart.done();   // from here on the listeners above report errors (startwatch.js did until now)

@@ -11,7 +11,7 @@ export function connect({ embed, runName, early, workerUrl }) {
       const w = new SharedWorker(workerUrl, { type: 'module', name: runName });
       port = w.port;
       shared = true;
-      w.onerror = (e) => emit({ type: 'error', message: `the shared training worker failed to start: ${e.message || 'script error'}` });
+      w.onerror = (e) => startFailed('the shared training worker', e);
     } catch (err) {
       fallback = `this browser could not share one run between embeds (${err.message}), so this embed trains its own`;
     }
@@ -25,9 +25,19 @@ export function connect({ embed, runName, early, workerUrl }) {
     queued = started.early;
     port.onerror = (e) => {
       e.preventDefault();
-      emit({ type: 'error', lost: ready, message: ready ? `the training worker failed: ${e.message || 'script error'}`
-        : `the training worker failed to start: ${e.message || 'script error'}` });
+      if (ready) emit({ type: 'error', lost: true, message: `the training worker failed: ${e.message || 'script error'}` });
+      else startFailed('the training worker', e);
     };
+  }
+  // A worker that fails before it is ready: an error it threw names its module; a module that could
+  // not be loaded comes as a bare event, so the worker's imports are checked to name the one at fault.
+  function startFailed(who, e) {
+    const say = (text) => emit({ type: 'error', message: `${who} failed to start: ${text}` });
+    if (e.message) say(e.filename ? `${window.liveCnnStart.sitePath(e.filename)}: ${e.message}` : e.message);
+    else {
+      window.liveCnnStart.diagnose(workerUrl).then((found) => say(found ? `${found.module} ${found.message}`
+        : 'its script or one of the modules it imports failed to load (the browser gave no reason)'));
+    }
   }
   const listeners = new Map();
   function emit(msg) { for (const fn of listeners.get(msg.type) || []) fn(msg); }
