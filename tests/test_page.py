@@ -1,5 +1,6 @@
 """End-to-end: build the site, serve it on localhost, and drive the page in headless Chromium."""
 import json
+import re
 import time
 
 import pytest
@@ -286,6 +287,83 @@ def test_an_invalid_browser_language_still_starts_the_page(serve, browser):
         w.wait_state('training', BOOT_S)
         assert w.page.evaluate('navigator.language') == 'C'
         wait_until(lambda: w.page.evaluate("document.querySelector('[data-panel=charts] .u-axis') !== null"), 20, 'a chart with axes')
+        assert w.errors == []
+    finally:
+        w.close()
+
+
+MAC_SAFARI = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.3 Safari/605.1.15'
+IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.3 Mobile/15E148 Safari/604.1'
+ANDROID = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36'
+
+
+@pytest.mark.parametrize('device, user_agent, platform, touch, ios', [
+    ('iPad (iPadOS Safari)', MAC_SAFARI, 'MacIntel', 5, True),
+    ('Mac (Safari)', MAC_SAFARI, 'MacIntel', 0, False),
+    ('iPhone', IPHONE, 'iPhone', 5, True),
+    ('Android phone', ANDROID, 'Linux armv8l', 5, False),
+])
+def test_ipad_detection_before_pyodide_loads(site, serve, browser, device, user_agent, platform, touch, ios):
+    """Pyodide 0.27.7 turns off the feature that breaks on iOS only when the worker's
+    navigator.platform names an iPhone or iPad (pyodide#5670), which iPadOS's Safari never does. With
+    a device's navigator values emulated on the page (the worker keeps this machine's), the worker
+    and its helper must name an iPad for Pyodide's own check (read from the built pyodide.asm.js)
+    exactly on iOS devices; the page trains either way."""
+    asm = (site / 'pyodide' / '0.27.7' / 'pyodide.asm.js').read_text()
+    check = re.search(r'function getPyEMCountArgsPtr\(\)\{let isIOS=([^;]+);', asm).group(1)
+    assert 'navigator.platform' in check
+    url = serve()
+    context = browser.new_context(user_agent=user_agent, has_touch=touch > 0)
+    try:
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send('Emulation.setUserAgentOverride', {'userAgent': user_agent, 'platform': platform})
+        if touch:
+            cdp.send('Emulation.setTouchEmulationEnabled', {'enabled': True, 'maxTouchPoints': touch})
+        page.goto(url + 'index.html?workers=2')
+        page.wait_for_selector('html[data-state="training"]', timeout=BOOT_S * 1000)
+        assert page.evaluate('[navigator.platform, navigator.maxTouchPoints]') == [platform, touch]
+        wait_until(lambda: len(page.workers) == 2, 30, 'the training worker and its helper')
+        for worker in page.workers:
+            assert worker.evaluate(check) is ios, (device, worker.url, worker.evaluate('navigator.platform'))
+    finally:
+        context.close()
+
+
+# A slow device: the run's answers to requests reach the page a second late.
+SLOW_ANSWERS = """(() => {
+  const slot = Object.getOwnPropertyDescriptor(Worker.prototype, 'onmessage');
+  Object.defineProperty(Worker.prototype, 'onmessage', {
+    get() { return slot.get.call(this); },
+    set(fn) {
+      slot.set.call(this, fn && function (e) {
+        if (e.data && e.data.type === 'reply') setTimeout(() => fn.call(this, e), 1000); else fn.call(this, e);
+      });
+    },
+  });
+})();"""
+
+
+def test_a_typed_rate_survives_the_answer_to_a_method_change(serve, browser):
+    """Choose a method, then type a learning rate and press Enter: the answer to the method change
+    (which holds the old rate) arrives while the rate is being typed, and must not rewrite it."""
+    url = serve()
+    w = Watched(browser, url)
+    try:
+        w.page.add_init_script(SLOW_ANSWERS)
+        w.page.goto(url)
+        w.wait_state('training', BOOT_S)
+        w.page.select_option('[data-control="method"]', 'adam')
+        field = w.page.locator('[data-control="learning_rate"]')
+        field.click()
+        field.press('Control+a')
+        field.press_sequentially('0.000123', delay=250)   # 2 s: the answer comes meanwhile
+        field.press('Enter')
+        wait_until(lambda: 'learning rate set to 0.000123' in w.page.text_content('#trainer-message'), 10, 'the typed rate applied')
+        assert field.input_value() == '0.000123'
+        assert 'learning_rate=0.000123' in w.page.url and 'method=adam' in w.page.url
+        time.sleep(1)                        # later answers and statistics leave it alone too
+        assert field.input_value() == '0.000123'
         assert w.errors == []
     finally:
         w.close()

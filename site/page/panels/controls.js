@@ -13,9 +13,13 @@ export function mount(root, ctx) {
   const named = (o) => Object.keys(trainers).find((k) => Object.entries(trainers[k].options).every(([key, v]) => o[key] === v)) || CUSTOM;
 
   const rateNow = root.querySelector('[data-role="rate-now"]');
+  // Fields typed into and not yet applied, or applied and not yet answered: no reply (to another
+  // field's change, a trainer, a new network) overwrites them. field -> the edit being held.
+  const held = new Map();
+  form.addEventListener('input', (e) => { if (e.target !== trainer) held.set(e.target, {}); });
   function showOptions(o) {
     options = o;
-    for (const input of form.elements) if (input.name in o) input.value = o[input.name];
+    for (const input of form.elements) if (input.name in o && !held.has(input)) input.value = o[input.name];
     trainer.value = named(o);
     // a schedule's own settings show with it (data-for lists the schedules that use them)
     for (const label of form.querySelectorAll('[data-for]')) label.hidden = !label.dataset.for.split(' ').includes(o.schedule);
@@ -39,16 +43,24 @@ export function mount(root, ctx) {
     if (input === trainer) { if (input.value in trainers) chooseTrainer(input.value); return; }
     const text = input.name === 'method' || input.name === 'schedule';
     const value = text ? input.value : Number(input.value);
+    const edit = held.get(input) || {};
+    held.set(input, edit);
+    // The answer shows in the field unless the user has typed into it again meanwhile.
+    const release = () => { if (held.get(input) === edit) held.delete(input); };
     if (input.value === '' || (!text && !Number.isFinite(value))) {
       message(note, `${input.name.replace('_', ' ')} must be a number`);
+      release();
       showOptions(options);
       return;
     }
     try {
-      showOptions(await ctx.request('options', { options: { [input.name]: value } }));
+      const answer = await ctx.request('options', { options: { [input.name]: value } });
+      release();
+      showOptions(answer);
       ctx.setUrl({ [input.name]: value });
       message(note, `${input.name.replace('_', ' ')} set to ${value}; training goes on.`, false);
     } catch (err) {
+      release();
       message(note, err.message);
       showOptions(options);
     }
