@@ -344,9 +344,10 @@ SLOW_ANSWERS = """(() => {
 })();"""
 
 
-def test_a_typed_rate_survives_the_answer_to_a_method_change(serve, browser):
+def test_what_a_user_types_is_never_overwritten(serve, browser):
     """Choose a method, then type a learning rate and press Enter: the answer to the method change
-    (which holds the old rate) arrives while the rate is being typed, and must not rewrite it."""
+    (which holds the old rate) arrives while the rate is being typed, and must not rewrite it. A spec
+    being written survives a new network."""
     url = serve()
     w = Watched(browser, url)
     try:
@@ -364,6 +365,15 @@ def test_a_typed_rate_survives_the_answer_to_a_method_change(serve, browser):
         assert 'learning_rate=0.000123' in w.page.url and 'method=adam' in w.page.url
         time.sleep(1)                        # later answers and statistics leave it alone too
         assert field.input_value() == '0.000123'
+        # A spec being written is kept when a new network arrives from elsewhere (here, Reset).
+        draft = '[{"type": "input", "out_sx": 24, "out_sy": 24, "out_depth": 1}, {"type": "fc", "num_neurons": 3'
+        w.page.locator('#spec-editor summary').click()
+        w.page.fill('[data-control="spec"]', draft)
+        before = w.number('examples')
+        w.page.click('[data-role="transport"] [data-control="reset"]')
+        wait_until(lambda: (w.number('examples') or 0) < before, 20, 'the reset network')
+        time.sleep(0.5)
+        assert w.page.input_value('[data-control="spec"]') == draft
         assert w.errors == []
     finally:
         w.close()

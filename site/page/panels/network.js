@@ -32,16 +32,21 @@ export function mount(root, ctx) {
   let latest = null, painting = null, paintFrom = 0, painted = 0, lastPainted = null;
   let pending = false, lastAsk = -Infinity, layerNote = '';
 
+  // A spec typed or a preset chosen and not applied is the user's draft: a new network from
+  // elsewhere (a reset, a rollback, another embed's change) leaves it in the editor.
+  let draft = false;
+  specText.addEventListener('input', () => { draft = true; });
   q('change-network').addEventListener('click', async () => {
+    draft = false;           // the network that comes of it shows its spec, unless typed into meanwhile
     const net = await ctx.changeNetwork('spec', { text: specText.value }, specNote);
-    if (!net) return;
+    if (!net) { draft = true; return; }
     message(specNote, `Now training the new network (${net.param_count.toLocaleString('en-US')} parameters).`, false);
     const named = Object.entries(presets).find(([, p]) => sameSpec(p.spec, net.spec));
     ctx.setUrl(named ? { preset: named[0], spec: null } : { preset: null, spec: JSON.stringify(JSON.parse(net.spec)) });
   });
   preset.addEventListener('change', () => {
     const p = presets[preset.value];
-    if (p) specText.value = JSON.stringify(p.spec, null, 1);
+    if (p) { specText.value = JSON.stringify(p.spec, null, 1); draft = true; }
     message(specNote, 'Press "Change network" to train this network.', false);
   });
   q('follow-training').addEventListener('click', () => ctx.focus({ kind: 'training' }).catch(() => {}));
@@ -104,7 +109,7 @@ export function mount(root, ctx) {
       views = buildLayers(layersEl, net.layers, { only: pickLayers(net.layers), rows: show ? new Set(show) : null,
                                                   grow: ctx.url.embed ? EMBED_GROWTH : 1 });
       painting = lastPainted = null; paintFrom = 0; painted = 0;
-      specText.value = net.spec;
+      if (!draft) specText.value = net.spec;
       if (presetList) {
         presets = presetList;
         preset.replaceChildren(new Option('choose a preset…', ''), ...Object.entries(presets).map(([k, p]) => new Option(p.title, k)));
