@@ -4,7 +4,7 @@
 import { Chart } from '../views/chart.js';
 import { el } from '../views/viewstate.js';
 import { message } from '../panels/message.js';
-import { ELEMENTWISE, num, numberInput, para } from './util.js';
+import { ELEMENTWISE, num, numberInput, para, scrolling } from './util.js';
 
 export const id = 'activations';
 export const title = 'Activation functions, raced';
@@ -103,7 +103,7 @@ export function mount(root, ctx) {
       for (const x of [row.label, row.last === null ? 'diverged' : row.last.toFixed(3), row.accuracy === null ? '—' : `${(100 * row.accuracy).toFixed(1)}%`]) tr.append(el('td', {}, x));
       t.append(tr);
     }
-    results.replaceChildren(t);
+    results.replaceChildren(scrolling(t));
   }
 
   return {

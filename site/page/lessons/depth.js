@@ -2,7 +2,7 @@
 // maps: all its slices, and at one output position the 8 dot products, their sum and the bias,
 // which is exactly the value conv2 holds there.
 import { el } from '../views/viewstate.js';
-import { para } from './util.js';
+import { para, scrolling } from './util.js';
 
 export const id = 'depth';
 export const title = 'Depth: a filter spans every input map';
@@ -40,7 +40,7 @@ export function mount(root, ctx) {
   const where = el('p', { class: 'note', 'data-stat': 'depth-where' });
   const table = el('table', { class: 'lesson-table', 'data-role': 'depth-channels' });
   const total = el('p', { class: 'lesson-result', 'data-stat': 'depth-sum' });
-  root.append(controls, where, table, total);
+  root.append(controls, where, scrolling(table), total);
   let net = null, k = -1, snap = null, lastAsk = -Infinity, asking = false;
 
   async function ask(now = performance.now()) {

@@ -6,7 +6,7 @@ import { Chart } from '../views/chart.js';
 import { DIVERGING, GRAY } from '../views/colormap.js';
 import { el } from '../views/viewstate.js';
 import { message } from '../panels/message.js';
-import { num, numberInput, para } from './util.js';
+import { num, numberInput, para, scrolling } from './util.js';
 
 export const id = 'flatten';
 export const title = 'Flatten: from a volume to a vector';
@@ -146,7 +146,7 @@ export function mount(root, ctx) {
         tr.append(el('th', {}, label), el('td', {}, r.result[key] === null ? '—' : `${(100 * r.result[key]).toFixed(1)}%`));
         t.append(tr);
       }
-      results.replaceChildren(t);
+      results.replaceChildren(scrolling(t));
     },
     frame() { chart.draw(); },
   };

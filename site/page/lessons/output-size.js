@@ -2,7 +2,7 @@
 // and on any conv or pool layer of the live network, where "Apply" trains the changed network.
 import { el } from '../views/viewstate.js';
 import { message } from '../panels/message.js';
-import { numberInput, para } from './util.js';
+import { numberInput, para, scrolling } from './util.js';
 
 export const id = 'output-size';
 export const title = 'Output size: (N − F + 2P)/S + 1';
@@ -60,7 +60,7 @@ export function mount(root, ctx) {
       el('td', { class: exact ? 'good' : 'bad' }, exact ? `${shown(outputSize(7, 3, S, 0).size)}×${shown(outputSize(7, 3, S, 0).size)} output` : "doesn't fit"));
     table.append(tr);
   }
-  root.append(table);
+  root.append(scrolling(table));
 
   // Sliders, a live formula and the window's positions along one row.
   const controls = el('div', { class: 'lesson-row' });

@@ -2,7 +2,7 @@
 // seeds' example (ten 5x5 filters on a 32x32x3 image), on every layer of the live network, and
 // the CNN preset against the MLP preset: weight sharing.
 import { el } from '../views/viewstate.js';
-import { num, numberInput, para } from './util.js';
+import { num, numberInput, para, scrolling } from './util.js';
 
 export const id = 'parameters';
 export const title = 'Parameters: F·F·C_in + 1 per filter';
@@ -31,7 +31,7 @@ export function mount(root, ctx) {
   root.append(el('h4', {}, 'On the network being trained'));
   const table = el('table', { class: 'lesson-table', 'data-role': 'layer-parameters' });
   const compare = el('div', { 'data-role': 'compare' });
-  root.append(table, el('h4', {}, 'A CNN against an MLP'), compare);
+  root.append(scrolling(table), el('h4', {}, 'A CNN against an MLP'), compare);
 
   async function comparePresets(presets) {
     if (!presets || !presets.convnetjs || !presets.mlp) return;

@@ -4,7 +4,7 @@
 // the layer above. Every number is recomputed here from what pycore holds, and compared with it.
 import { DIVERGING, GRAY } from '../views/colormap.js';
 import { el } from '../views/viewstate.js';
-import { ELEMENTWISE, numberInput, para } from './util.js';
+import { ELEMENTWISE, numberInput, para, scrolling } from './util.js';
 
 export const id = 'unit-math';
 export const title = 'Unit math: how one value was computed';
@@ -125,7 +125,7 @@ function forward(net, snap, k, i) {
       t.append(tr);
     }
     return { nodes: [para(`Neuron ${i} has one weight for each of the ${D} values below it${H * W > 1 ? ' (the volume read in the order map, row, column)' : ''}: `,
-      'a dot product', ' of them all, plus its bias.'), t],
+      'a dot product', ' of them all, plus its bias.'), scrolling(t)],
     computed: sum + bias, data: { inputs: Array.from(X.data), weights: Array.from(w.subarray(i * D, (i + 1) * D)), bias, top: big.map(([j]) => j) },
     text: `the ${TOP} largest ${f5(big.reduce((s, [, t]) => s + t, 0))} + the other ${D - big.length} ${f5(rest)} + bias ${f5(bias)} = ${f5(sum + bias)}` };
   }
@@ -213,7 +213,7 @@ function backward(net, snap, k, i) {
     for (const x of [from, gr.toExponential(3), wt.toFixed(4), (gr * wt).toExponential(3)]) tr.append(el('td', {}, x));
     t.append(tr);
   }
-  return { nodes: [para(how), t], computed, data: { terms: terms.map(([gr, wt]) => [gr, wt]) },
+  return { nodes: [para(how), scrolling(t)], computed, data: { terms: terms.map(([gr, wt]) => [gr, wt]) },
            text: `sum of ${terms.length} terms = ${computed.toExponential(5)}`, held };
 }
 

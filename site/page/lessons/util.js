@@ -19,6 +19,13 @@ export function numberInput(label, { min, max, value, step = 1, name, range = fa
 
 export const num = (v) => v.toLocaleString('en-US');
 
+/** A box that scrolls sideways when what it holds (a wide table) is wider than the screen. */
+export function scrolling(node) {
+  const box = el('div', { class: 'lesson-scroll' });
+  box.append(node);
+  return box;
+}
+
 /** Text with a few words in <strong>: parts alternate plain, strong, plain... */
 export function para(...parts) {
   const p = el('p');

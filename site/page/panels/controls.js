@@ -4,6 +4,8 @@ import { message } from './message.js';
 
 export function mount(root, ctx) {
   const form = root.querySelector('form');
+  // On a phone the settings start folded, so that the statistics and charts are near the top.
+  if (window.matchMedia('(max-width: 520px)').matches) root.querySelector('[data-role="trainer-settings"]').open = false;
   const note = root.querySelector('[data-message="options"]');
   const dataset = root.querySelector('[data-control="dataset"]');
   let options = {}, trainers = {};

@@ -13,7 +13,8 @@ const VECTOR_COLS = 64;     // vectors longer than this wrap onto several canvas
 const MAX_WEIGHT_AREA = 400000;   // CSS px² a weight row may cover before its scale shrinks
 const MAP_GAP = 4;          // CSS px between maps (layers.css .maps gap)
 const WEIGHT_GAP = 10;      // CSS px between filters (layers.css, weight rows)
-const MIN_MAP_PX = 24;      // maps shrink to save a line on narrow screens, but not below this
+const MIN_MAP_PX = 48;      // maps shrink to save a line on narrow screens, but not below this: a
+                             // 24x24 map at 2 CSS px a value still shows a digit's strokes on a phone
 const MAX_TILES = 64;       // maps or filters a row draws; a wider layer shows its first ones
 const MAX_MATRIX_ROWS = 256;   // neurons an fc weight matrix draws
 
@@ -149,7 +150,11 @@ function fitMaps(views) {
         row.fit.s = s;
         for (const part of tiles) part.canvas.style.width = `${W * s}px`;
       }
-      const even = Math.ceil(tiles.length / lines(s));
+      // As many on each line: 16 on three lines would be 6 + 6 + 4, so take one line more when
+      // that divides them evenly (4 + 4 + 4 + 4).
+      let even = Math.ceil(tiles.length / lines(s));
+      const more = Math.ceil(tiles.length / (lines(s) + 1));
+      if (tiles.length % even && !(tiles.length % more)) even = more;
       row.maps.style.maxWidth = even < tiles.length ? `${even * (W * s + gap)}px` : '';
     }
   }
