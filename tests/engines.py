@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+ENGINES = ('chromium', 'firefox', 'webkit')
 FIREFOX = '/usr/bin/firefox-esr'
 WEBKIT_DRIVER = '/usr/bin/WebKitWebDriver'
 WEBKIT_BROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser'

@@ -108,6 +108,13 @@ class Watched:
             self.page.close()
 
 
+def watched_in(browser, base, size=(1280, 800), **options):
+    """A watched page in a browser context of its own, made with these options (touch, bypass_csp...)."""
+    w = Watched(browser, base, context=browser.new_context(viewport={'width': size[0], 'height': size[1]}, **options))
+    w.owns = True
+    return w
+
+
 def wait_until(predicate, timeout_s, what):
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:

@@ -12,11 +12,10 @@ from pagekit import BOOT_S, start_server
 pycore = pytest.importorskip('pycore')
 presets = pytest.importorskip('presets')      # site/worker/py is on sys.path (conftest.py)
 
-ENGINES = ['chromium', 'firefox', 'webkit']
 EXAMPLES = '[data-stat="examples"]'
 
 
-@pytest.fixture(scope='session', params=ENGINES)
+@pytest.fixture(scope='session', params=engines.ENGINES)
 def engine(request):
     """One browser of each engine for the session; one that is not installed is skipped, saying why."""
     why = engines.missing(request.param)

@@ -4,7 +4,7 @@ a digit's strokes, the drawing pad and its prediction fit on one screen, and eve
 target of at least 24x24 CSS px (WCAG 2.5.8), 44 px tall on a touch screen."""
 import pytest
 
-from pagekit import BOOT_S, Watched, wait_until
+from pagekit import BOOT_S, wait_until, watched_in
 from test_lessons import DRAWN, LESSONS
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
@@ -40,7 +40,7 @@ TARGETS = """() => {
     if (e.closest('dialog:not([open])')) continue;
     if (e.tagName === 'A' && cs.display === 'inline' && e.parentElement && /\\S/.test(e.parentElement.textContent.replace(e.textContent, ''))) continue;
     const name = `${e.tagName.toLowerCase()}${e.dataset.control ? '[data-control=' + e.dataset.control + ']' : ''}${e.id ? '#' + e.id : ''} "${(e.textContent || e.value || '').trim().slice(0, 24)}"`;
-    out.push([name, e.tagName.toLowerCase(), e.type || '', Math.round(r.width * 10) / 10, Math.round(r.height * 10) / 10]);
+    out.push([name, e.tagName.toLowerCase(), e.type || '', Math.round(r.width * 10) / 10, Math.round(r.height * 10) / 10, e.classList.contains('cell')]);
   }
   return out;
 }"""
@@ -51,10 +51,7 @@ def device(browser, base):
     pages = []
 
     def go(query, size, touch=True):
-        context = browser.new_context(viewport={'width': size[0], 'height': size[1]}, has_touch=touch,
-                                      is_mobile=touch, device_scale_factor=2)
-        w = Watched(browser, base, context=context)
-        w.owns = True
+        w = watched_in(browser, base, size, has_touch=touch, is_mobile=touch, device_scale_factor=2)
         pages.append(w)
         w.page.goto(base + query)
         w.wait_state('training', BOOT_S)
@@ -138,5 +135,7 @@ def test_tap_targets(device, size):
     assert len(targets) > 30
     small = [t for t in targets if t[3] < 24 or t[4] < 24]
     assert not small, f'under 24x24 CSS px: {small}'
-    short = [t for t in targets if t[1] in ('button', 'select', 'input', 'summary') and t[2] not in ('checkbox', 'radio') and t[4] < 44]
+    # The confusion matrix's hundred cells have no room for 44 px: they keep to 24x24 (2.5.8) and more.
+    short = [t for t in targets if t[1] in ('button', 'select', 'input', 'summary') and t[2] not in ('checkbox', 'radio')
+             and t[4] < 44 and not t[5]]
     assert not short, f'under 44 px tall on a touch screen: {short}'

@@ -13,6 +13,7 @@ import * as predictions from './panels/predictions.js';
 import * as stats from './panels/stats.js';
 import * as transport from './panels/transport.js';
 import { connect } from './run.js';
+import { holdKeyboardChanges } from './selects.js';
 import { KEYS, PANELS, defaultWorkers, queryOf, readState, runKey, shareLinks, writeState } from './state.js';
 import { keepOffline } from './offline.js';
 import { listRuns } from '../common/runstore.js';
@@ -27,6 +28,7 @@ const WATCHDOG_MS = 20000;   // ...and calls it gone when it has said nothing fo
 const STALL_MS = 1000 * (Number(new URLSearchParams(location.search).get('stall')) || 30);
 
 const $ = (id) => document.getElementById(id);
+holdKeyboardChanges();
 const root = document.documentElement;
 const { values: url, notes: urlNotes } = readState(location.href);
 const framed = window.parent !== window;
@@ -177,7 +179,8 @@ function onNet(net, chartData, datasets, presets, trainers) {
 run.on('progress', (msg) => {
   lastNews = performance.now();
   loadingStage = msg.stage;
-  $('loading-stage').textContent = msg.stage[0].toUpperCase() + msg.stage.slice(1) + '…';
+  const stage = msg.stage[0].toUpperCase() + msg.stage.slice(1) + '…';
+  if ($('loading-stage').textContent !== stage) $('loading-stage').textContent = stage;   // announced once a stage
   $('loading-bytes').textContent = `${(msg.bytes / 1e6).toFixed(1)} MB downloaded`;
   $('loading-progress').value = Math.min(msg.bytes, $('loading-progress').max);
 });

@@ -53,7 +53,8 @@ function grid(values, cols, attrs = {}, editable = false, onChange = null) {
       const v = values[r * cols + c];
       const td = el('td', { class: v === 0 ? 'zero' : '' });
       if (editable) {
-        const input = el('input', { type: 'number', value: v, step: 1, 'data-index': r * cols + c });
+        const input = el('input', { type: 'number', value: v, step: 1, 'data-index': r * cols + c,
+                                    'aria-label': `kernel value, row ${r + 1}, column ${c + 1}` });
         input.addEventListener('input', () => { if (Number.isFinite(Number(input.value))) onChange(r * cols + c, Number(input.value)); });
         td.append(input);
       } else td.textContent = String(v);

@@ -22,6 +22,7 @@ export function mount(root, ctx) {
   const table = root.querySelector('[data-role="confusion"]');
   const cellList = root.querySelector('[data-role="cell-list"]');
   const mistakes = root.querySelector('[data-role="mistakes"]');
+  const announce = root.querySelector('[data-role="evaluation-announce"]');   // a result, said once
   // The schedule counts training time only: a paused run is not re-scored, and a new net (or a
   // loaded run) is scored a few seconds after it starts.
   let trained = 0, due = null, prev = null, running = false, stats = null, result = '', shown = '';
@@ -53,6 +54,7 @@ export function mount(root, ctx) {
       running = false;
       if (msg.error) { result = msg.error; return; }
       renderConfusion(table, msg.result, showCell);
+      announce.textContent = `Whole test set scored: ${table.caption ? table.caption.textContent : ''}`;
       renderGallery(mistakes, msg.result.mistakes, msg.result.classes, ctx.pick);
       result = '';
     },

@@ -20,7 +20,8 @@ export function mount(root, ctx) {
       q('reset').disabled = !live;
       q('step').disabled = state !== 'paused' && state !== 'waiting';
       q('pause').textContent = LABELS[state] || 'Pause';
-      if (label) label.textContent = state === 'waiting' ? ctx.waitingReason() : state;
+      const text = state === 'waiting' ? ctx.waitingReason() : state;
+      if (label && label.textContent !== text) label.textContent = text;   // a status: said once a change
     },
   };
 }
