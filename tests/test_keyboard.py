@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from pagekit import BOOT_S, Watched, wait_until
+from pagekit import BOOT_S, Watched, wait_until, watched_in
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
 
@@ -107,3 +107,31 @@ def test_live_regions_speak_once_not_on_a_timer(page):
     assert w.page.get_attribute('#status', 'aria-live') is None
     w.page.click('[data-control="evaluate"]')            # a result: said once
     wait_until(lambda: 'Whole test set scored' in w.page.text_content('[data-role="evaluation-announce"]'), 60, 'the result said')
+
+
+PAINTS = """(ms) => new Promise((resolve) => {
+  let n = 0;
+  const count = () => { n += 1; };
+  document.addEventListener('views-painted', count);
+  setTimeout(() => { document.removeEventListener('views-painted', count); resolve(n); }, ms);
+})"""
+
+
+def test_less_motion_when_asked(browser, base):
+    """prefers-reduced-motion: the layer views repaint about once a second instead of about ten
+    times, and scrolling to the network view is not smooth."""
+    counts = {}
+    for motion in ('no-preference', 'reduce'):
+        w = watched_in(browser, base, reduced_motion=motion)
+        try:
+            w.page.goto(base)
+            w.wait_state('training', BOOT_S)
+            w.show_layer('.layer[data-index="1"]', 'canvas[data-map="activations"]')
+            time.sleep(2)
+            counts[motion] = w.page.evaluate(PAINTS, 5000)
+            behaviour = w.page.evaluate("import('./page/views/viewstate.js').then((m) => m.scrollBehavior())")
+            assert behaviour == ('auto' if motion == 'reduce' else 'smooth')
+            assert w.errors == []
+        finally:
+            w.close()
+    assert counts['reduce'] <= 7 and counts['no-preference'] >= 25, counts

@@ -3,9 +3,11 @@
 // The URL's `layers` and `show` choose which boxes and rows it builds; `refresh` how often it repaints.
 import { buildNormalizationControl, drawSnapshot, rowCount, setClassNames } from '../views/draw.js';
 import { buildLayers, buildSome } from '../views/layerbox.js';
+import { reducedMotion } from '../views/viewstate.js';
 import { message } from './message.js';
 
 const SNAPSHOT_MS = 70;       // live: ask for a layer snapshot this often; the round trip makes it ~12 per second
+const CALM_MS = 1000;         // ...and this often for a visitor who asked for less motion
 const FRAME_BUDGET_MS = 3;    // layer-view painting per animation frame (8 ms still gave 50-80 ms tasks)
 const SHOWN_PER_FRAME = 6;    // canvases painted for the first time per frame: each costs the browser
                               // ~1 ms (compositor set-up) outside the script's own time
@@ -27,7 +29,7 @@ export function mount(root, ctx) {
   const layersEl = root.querySelector('[data-role="layers"]');
   const focusLabel = root.querySelector('[data-role="focus-label"]');
   const { layers: chosen, show, refresh } = ctx.url;
-  const period = refresh === 'live' ? SNAPSHOT_MS : refresh === 'hold' ? Infinity : 1000 * refresh;
+  const period = refresh === 'live' ? (reducedMotion() ? CALM_MS : SNAPSHOT_MS) : refresh === 'hold' ? Infinity : 1000 * refresh;
   let presets = {}, views = [];
   let latest = null, painting = null, paintFrom = 0, painted = 0, lastPainted = null;
   let pending = false, lastAsk = -Infinity, layerNote = '';

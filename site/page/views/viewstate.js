@@ -36,3 +36,10 @@ export function unitName(type, k) {
   const name = state.classNames && state.classNames[k];
   return name !== undefined && String(name) !== String(k) ? `class ${k} (${name})` : `class ${k}`;
 }
+
+/** Whether the visitor asked for less motion (prefers-reduced-motion): no smooth scrolling, and the
+ * layer views repaint once a second instead of about ten times. */
+export const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+
+/** How to scroll to something: smoothly, unless less motion was asked for. */
+export const scrollBehavior = () => (reducedMotion() ? 'auto' : 'smooth');
