@@ -108,6 +108,25 @@ class Watched:
             self.page.close()
 
 
+def training_pages(make, base):
+    """A fixture's body: yields go(query, *args) -> a watched page made by make(*args), opened at
+    base + query and waited for until it trains; afterwards no page may have had a console error
+    or asked another host, and every one is closed."""
+    pages = []
+
+    def go(query, *args, **kwargs):
+        w = make(*args, **kwargs)
+        pages.append(w)
+        w.page.goto(base + query)
+        w.wait_state('training', BOOT_S)
+        return w
+    yield go
+    for w in pages:
+        assert w.errors == [] and w.foreign == [], (w.errors, w.foreign)
+    for w in pages:
+        w.close()
+
+
 def watched_in(browser, base, size=(1280, 800), **options):
     """A watched page in a browser context of its own, made with these options (touch, bypass_csp...)."""
     w = Watched(browser, base, context=browser.new_context(viewport={'width': size[0], 'height': size[1]}, **options))
@@ -125,13 +144,18 @@ def wait_until(predicate, timeout_s, what):
     raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
 
 
-def saved_examples(w, key):
-    """The examples count of the run saved under `key` in the page's IndexedDB, or None."""
-    return w.page.evaluate('''(key) => new Promise((resolve) => {
+# The examples count of the run saved under `key` in the page's IndexedDB, or null: a function body
+# of `key`, for Playwright's evaluate and (tests/engines.py) every engine's driver.
+SAVED_EXAMPLES = '''return new Promise((resolve) => {
         const open = indexedDB.open('live-cnn', 1);
         open.onsuccess = () => { const get = open.result.transaction('runs').objectStore('runs').get(key);
             get.onsuccess = () => { resolve(get.result ? get.result.examples : null); open.result.close(); }; };
-        open.onerror = () => resolve(null); })''', key)
+        open.onerror = () => resolve(null); });'''
+
+
+def saved_examples(w, key):
+    """The examples count of the run saved under `key` in the page's IndexedDB, or None."""
+    return w.page.evaluate(f'(key) => {{ {SAVED_EXAMPLES} }}', key)
 
 
 def tab_id(w):

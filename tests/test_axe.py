@@ -4,7 +4,7 @@ import pytest
 
 import build
 from buildkit import assets
-from pagekit import BOOT_S, wait_until, watched_in
+from pagekit import training_pages, wait_until, watched_in
 from test_lessons import DRAWN, LESSONS
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
@@ -25,25 +25,14 @@ def axe_source():
 
 @pytest.fixture
 def checked(browser, base, axe_source):
-    """Open base + query (the page's own policy set aside only so that axe can be added as a script);
-    -> a function that runs axe there and returns its critical and serious violations."""
-    pages = []
-
-    def go(query, size=(1280, 800)):
-        w = watched_in(browser, base, size, bypass_csp=True)
-        pages.append(w)
-        w.page.goto(base + query)
-        w.wait_state('training', BOOT_S)
-        return w
-
+    """go(query, size): the page once it trains (its own policy set aside only so that axe can be
+    added as a script); go.violations(w) runs axe there -> its critical and serious violations."""
     def violations(w):
         w.page.add_script_tag(content=axe_source)
         return w.page.evaluate(RUN, TAGS)
-    go.violations = violations
-    yield go
-    for w in pages:
-        assert w.errors == [], w.errors
-        w.close()
+    for go in training_pages(lambda size=(1280, 800): watched_in(browser, base, size, bypass_csp=True), base):
+        go.violations = violations
+        yield go
 
 
 def test_the_default_page(checked):

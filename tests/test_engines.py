@@ -7,7 +7,7 @@ import time
 import pytest
 
 import engines
-from pagekit import BOOT_S, start_server
+from pagekit import BOOT_S, SAVED_EXAMPLES, start_server
 
 pycore = pytest.importorskip('pycore')
 presets = pytest.importorskip('presets')      # site/worker/py is on sys.path (conftest.py)
@@ -50,16 +50,7 @@ def no_errors(tab):
 
 def saved_examples(tab):
     """The examples count of this tab's run as saved in IndexedDB, or 0."""
-    return tab.js("""const key = `tab ${sessionStorage.getItem('live-cnn-tab')}`;
-        return new Promise((resolve) => {
-          const open = indexedDB.open('live-cnn', 1);
-          open.onsuccess = () => {
-            const get = open.result.transaction('runs').objectStore('runs').get(key);
-            get.onsuccess = () => { resolve(get.result ? get.result.examples : 0); open.result.close(); };
-            get.onerror = () => resolve(0);
-          };
-          open.onerror = () => resolve(0);
-        });""")
+    return tab.js(f"const key = `tab ${{sessionStorage.getItem('live-cnn-tab')}}`; {SAVED_EXAMPLES}") or 0
 
 
 def test_trains_and_a_reload_continues(tab, origin):

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 import pycore
-from pagekit import BOOT_S, Watched, wait_until
+from pagekit import training_pages, wait_until, watched_in
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
 presets = pytest.importorskip('presets')      # site/worker/py is on sys.path (conftest.py)
@@ -21,19 +21,8 @@ DRAWN = {'pooling': '[data-stat="pool-window"][data-output]', 'depth': '[data-st
 
 @pytest.fixture
 def lesson(browser, base):
-    pages = []
-
-    def go(query, width=1280, height=800):
-        w = Watched(browser, base)
-        w.page.set_viewport_size({'width': width, 'height': height})
-        pages.append(w)
-        w.page.goto(base + query)
-        w.wait_state('training', BOOT_S)
-        return w
-    yield go
-    for w in pages:
-        assert w.errors == [] and w.foreign == [], (w.errors, w.foreign)
-        w.close()
+    """go(query, width, height): the page at that size once it trains."""
+    yield from training_pages(lambda width=1280, height=800: watched_in(browser, base, (width, height)), base)
 
 
 def text(w, selector):

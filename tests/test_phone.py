@@ -4,7 +4,7 @@ a digit's strokes, the drawing pad and its prediction fit on one screen, and eve
 target of at least 24x24 CSS px (WCAG 2.5.8), 44 px tall on a touch screen."""
 import pytest
 
-from pagekit import BOOT_S, wait_until, watched_in
+from pagekit import BOOT_S, training_pages, wait_until, watched_in
 from test_lessons import DRAWN, LESSONS
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
@@ -48,18 +48,9 @@ TARGETS = """() => {
 
 @pytest.fixture
 def device(browser, base):
-    pages = []
-
-    def go(query, size, touch=True):
-        w = watched_in(browser, base, size, has_touch=touch, is_mobile=touch, device_scale_factor=2)
-        pages.append(w)
-        w.page.goto(base + query)
-        w.wait_state('training', BOOT_S)
-        return w
-    yield go
-    for w in pages:
-        assert w.errors == [] and w.foreign == [], (w.errors, w.foreign)
-        w.close()
+    """go(query, size): the page at that size, touch emulated, once it trains."""
+    yield from training_pages(lambda size: watched_in(browser, base, size, has_touch=True, is_mobile=True,
+                                                      device_scale_factor=2), base)
 
 
 def no_sideways_scroll(w, what):
