@@ -160,12 +160,12 @@ def package_pycore(pycore_dir, bridge_dir, dest):
 # The page's scripts, by the thread they run on: page/ (the main thread), worker/ (the training
 # worker, its helpers and the service worker; its Python modules, worker/py/, go into pycore.zip),
 # common/ (modules both import). Each is copied to the same path in the site.
-SCRIPT_DIRS = ("page", "worker", "common")
+SCRIPT_DIRS = ("page", "worker", "common", "deck")
 PYTHON_DIR = "worker/py"
 
 
 def copy_scripts(site_dir, out):
-    """Copy site/{page,worker,common}/** to the same paths, except worker/py/ (zipped with pycore)
+    """Copy site/{page,worker,common,deck}/** to the same paths, except worker/py/ (zipped with pycore)
     and worker/sw.js, which goes to the root so that its scope is the whole site."""
     for folder in SCRIPT_DIRS:
         for path in sorted((site_dir / folder).rglob("*")):

@@ -135,13 +135,15 @@ def watched_in(browser, base, size=(1280, 800), **options):
 
 
 def wait_until(predicate, timeout_s, what):
+    """-> predicate()'s first true value, polled for timeout_s; what: the awaited thing, or a
+    function that says it (called at the timeout, e.g. to name what was seen instead)."""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         value = predicate()
         if value:
             return value
         time.sleep(0.25)
-    raise AssertionError(f'timed out after {timeout_s} s waiting for {what}')
+    raise AssertionError(f'timed out after {timeout_s} s waiting for {what() if callable(what) else what}')
 
 
 # The examples count of the run saved under `key` in the page's IndexedDB, or null: a function body

@@ -1,4 +1,5 @@
-"""Tests for the example deck in the built site: deck.html, page/deck.js, the vendored reveal.js files."""
+"""Tests for the example deck in the built site: deck.html, deck/deck.js, the deck plugin
+(deck/reveal-live-cnn.js), the vendored reveal.js files."""
 
 import base64
 import hashlib
@@ -88,11 +89,11 @@ def loaded_urls(page):
 
 
 def test_deck_and_its_files_are_built_and_listed_in_the_manifest(site):
-    assert (site / "deck.html").is_file() and (site / "page" / "deck.js").is_file()
+    assert (site / "deck.html").is_file() and (site / "deck" / "deck.js").is_file()
     assert vendored(site) == sorted(f"{vendor.REVEAL_DIR}/{dest}" for dest in vendor.REVEAL_FILES.values())
     assert vendor.REVEAL_DIR == "vendor/reveal.js/6.0.2"
     listed = {f["path"]: f for f in json.loads((site / "manifest.json").read_text())["files"]}
-    for rel in vendored(site) + ["deck.html", "page/deck.js"]:
+    for rel in vendored(site) + ["deck.html", "deck/deck.js", "deck/reveal-live-cnn.js"]:
         data = (site / rel).read_bytes()
         assert listed[rel]["sha256"] == hashlib.sha256(data).hexdigest() and listed[rel]["bytes"] == len(data)
     # Just what the deck needs, not the 3 MB package: reveal.js, its CSS, one theme and its fonts.
@@ -104,8 +105,10 @@ def test_deck_links_the_vendored_files_and_has_no_inline_code(site):
     page = deck(site)
     scripts = page.all("script")
     version = json.loads((site / "manifest.json").read_text())["version"]
-    assert [s["src"] for s in scripts] == [f"{vendor.REVEAL_DIR}/reveal.js", f"page/deck.js?v={version}"]
-    assert "defer" in scripts[0] and scripts[1].get("type") == "module"   # both run, in this order
+    assert [s["src"] for s in scripts] == [f"{vendor.REVEAL_DIR}/reveal.js", f"deck/reveal-live-cnn.js?v={version}",
+                                          f"deck/deck.js?v={version}"]
+    # All three run, in this order: reveal.js and the plugin (classic scripts) before deck.js.
+    assert "defer" in scripts[0] and "defer" in scripts[1] and scripts[2].get("type") == "module"
     assert [t for t in page.texts["script"] if t.strip()] == []   # a strict CSP will allow no inline script
     assert [a["href"] for a in page.all("link") if a.get("rel") == "stylesheet"] == [
         f"{vendor.REVEAL_DIR}/reveal.css", f"{vendor.REVEAL_DIR}/theme/white.css"]
@@ -117,7 +120,7 @@ def test_deck_links_the_vendored_files_and_has_no_inline_code(site):
 
 
 def test_no_external_urls_in_the_deck_the_vendored_files_and_every_page(site):
-    texts = {rel: (site / rel).read_text() for rel in ["deck.html", "page/deck.js"]}
+    texts = {rel: (site / rel).read_text() for rel in ["deck.html", "deck/deck.js", "deck/reveal-live-cnn.js"]}
     for rel, text in texts.items():
         assert not EXTERNAL.search(text), (rel, EXTERNAL.search(text))
     for page in sorted(site.glob("*.html")):
@@ -166,7 +169,7 @@ def test_every_embed_uses_only_the_page_url_keys_and_one_run(site):
         pairs = parse_qsl(parts.query, strict_parsing=True)
         query = dict(pairs)
         assert len(query) == len(pairs) and set(query) <= VIEW_KEYS | RUN_KEYS, url
-        assert query["embed"] == "1" and query["autoplay"] == "0", url
+        assert query["embed"] == "1" and "autoplay" not in query, url      # as the Share dialog gives it
         assert query.get("start", "pretrained") == "pretrained", url
         assert set(query["panels"].split(",")) <= PANELS, url
         assert set(query.get("show", "activations").split(",")) <= SHOW, url
@@ -185,11 +188,21 @@ def test_every_embed_uses_only_the_page_url_keys_and_one_run(site):
         assert f["title"].startswith("Live CNN: ")
 
 
-def test_deck_js_keeps_reveals_defaults_and_preloads(site):
-    js = (site / "page" / "deck.js").read_text()
-    for option in ("width: 960", "height: 700", "hash: true", "preloadIframes: true"):
+def test_deck_js_keeps_reveals_defaults_preloads_and_uses_the_plugin(site):
+    js = (site / "deck" / "deck.js").read_text()
+    for option in ("width: 960", "height: 700", "hash: true", "preloadIframes: true", "plugins: [RevealLiveCnn]"):
         assert option in js
     assert "keyboard" not in js   # reveal's own keys
+
+
+def test_the_plugin_is_a_classic_script_that_posts_objects(site):
+    """A teacher's deck loads it with a plain <script src> from any origin, or from disk: no module
+    syntax. It posts objects only (reveal.js acts on JSON strings posted to the deck)."""
+    js = (site / "deck" / "reveal-live-cnn.js").read_text()
+    assert not re.search(r"^\s*(import|export)\b", js, re.M)
+    assert "root.RevealLiveCnn = RevealLiveCnn" in js
+    posts = re.findall(r"postMessage\(([^,]+),", js)
+    assert posts and all(p.strip().startswith("{") for p in posts), posts
 
 
 def test_theme_fonts_are_the_tarballs_font_files(site):

@@ -88,6 +88,10 @@ def test_every_key_is_shown_and_written_back(open_page, site):
     assert dict(parse_qsl(urlsplit(link).query)) == query(w)
     snippet = page.input_value('[data-role="share-iframe"]')
     assert snippet.startswith('<iframe src="http') and 'embed=1' in snippet and 'learning_rate=0.005' in snippet
+    slides = page.input_value('[data-role="share-slides"]')
+    assert slides.startswith('<section>\n  <iframe data-src="http') and 'data-preload' in slides and 'learning_rate=0.005' in slides
+    plugin = re.search(r'<script src="([^"]+)"></script>', slides).group(1)
+    assert 'plugins: [RevealLiveCnn]' in slides and page.request.get(plugin).ok, plugin
 
 
 BAD = {
@@ -163,7 +167,7 @@ def test_autoplay_0_waits_for_a_click_and_a_spec_by_url(open_page):
 def embeds(w):
     """The deck's embeds, in slide order (each a Frame)."""
     frames = [f for f in w.page.frames if 'index.html' in f.url]
-    return sorted(frames, key=lambda f: w.page.evaluate('(u) => [...document.querySelectorAll("iframe")].findIndex((i) => i.src === u)', f.url))
+    return sorted(frames, key=lambda f: f.frame_element().evaluate('(el) => [...document.querySelectorAll("iframe")].indexOf(el)'))
 
 
 def strip_examples(frame):
@@ -333,18 +337,28 @@ def test_pretrained_start_is_trained_and_keeps_training(open_page, site):
 
 
 def test_an_embed_on_another_origin_follows_the_screen_and_the_slide(open_page, base, tmp_path):
-    """A frame the page cannot look into (another origin): only IntersectionObserver, the Page
-    Visibility API and reveal's messages tell it whether it is seen."""
+    """A frame the page cannot look into (another origin): it cannot tell a page from a deck whose
+    slides overlap, so unless its URL says autoplay=1 it waits for its slide, a tap or Play; then
+    IntersectionObserver, the Page Visibility API and reveal's messages tell it whether it is seen."""
     (tmp_path / 'host.html').write_text(f"""<!doctype html><link rel="icon" href="data:,"><div style="height: 2000px">a long page</div>
-        <iframe id="e" src="{base}index.html?embed=1&panels=stats" width="800" height="600"></iframe>""")
+        <iframe id="e" src="{base}index.html?embed=1&panels=stats" width="800" height="600"></iframe>
+        <iframe id="a" src="{base}index.html?embed=1&panels=stats&seed=5&autoplay=1" width="800" height="600"></iframe>""")
     other, other_url = start_server(tmp_path, csp=False)                  # another port: another origin
     host = other_url + 'host.html'
     w = open_page(host)
     frame = wait_until(lambda: w.page.query_selector('#e').content_frame(), 10, 'the frame')
-    wait_until(lambda: state_of(frame) == 'waiting', BOOT_S, 'the embed, below the fold, to be ready and wait')
+    told = wait_until(lambda: w.page.query_selector('#a').content_frame(), 10, 'the autoplay=1 frame')
+    wait_until(lambda: state_of(frame) == 'waiting' and state_of(told) == 'waiting', BOOT_S, 'the embeds, below the fold, to be ready and wait')
     assert 'off screen' in frame.text_content('[data-role="state-label"]')
+    w.page.evaluate("document.getElementById('a').scrollIntoView()")
+    wait_until(lambda: state_of(told) == 'training', 3, 'autoplay=1 to train once scrolled into view')
     w.page.evaluate("document.getElementById('e').scrollIntoView()")
-    wait_until(lambda: state_of(frame) == 'training', 2, 'training once scrolled into view')
+    label = lambda: frame.text_content('[data-role="state-label"]')     # noqa: E731
+    wait_until(lambda: 'press Play' in label(), 3, lambda: f'the other to say it waits for Play, not {label()!r}')
+    time.sleep(1)
+    assert state_of(frame) == 'waiting' and strip_examples(frame) is None
+    frame.click('[data-strip="examples"]')                                 # a tap: the viewer sees it
+    wait_until(lambda: state_of(frame) == 'training', 3, 'training once tapped')
     w.page.evaluate("document.getElementById('e').contentWindow.postMessage('slide:stop', '*')")
     wait_until(lambda: state_of(frame) == 'waiting', 2, 'slide:stop to stop it')
     w.page.evaluate("document.getElementById('e').contentWindow.postMessage('slide:start', '*')")
@@ -352,6 +366,72 @@ def test_an_embed_on_another_origin_follows_the_screen_and_the_slide(open_page, 
     w.page.evaluate('window.scrollTo(0, 0)')
     wait_until(lambda: state_of(frame) == 'waiting', 2, 'the embed to stop once off screen')
     w.foreign.remove(host)                  # the test's own page; nothing else came from elsewhere
+    other.shutdown()
+    other.server_close()
+
+
+def deck_elsewhere(open_page, base, tmp_path, plugin):
+    """A reveal.js deck on another origin, as a teacher makes it from the Share dialog's "for slides"
+    snippet (without its plugin lines when plugin is False): a title slide, two embeds of one run
+    (no autoplay=0) on neighbouring slides, a slide without one; transition none, so that every
+    slide is drawn on top of the others. -> (page, the two embeds' frames, the server)."""
+    from buildkit import vendor
+    views = []
+    for panels in ('charts', 'stats'):
+        w = open_page(f'?embed=1&panels={panels}')
+        views.append(wait_until(lambda: w.page.click('[data-control="share"]') or w.page.input_value('[data-role="share-slides"]'),
+                                20, 'the Share dialog'))
+        w.page.close()                      # its run must not train beside the deck
+    slides = [v.split('\n\n')[0] for v in views]
+    setup = views[0].split('\n\n')[1].split('\n')
+    assert setup[1].startswith('<script src="') and 'RevealLiveCnn' in setup[2], setup
+    script = setup[1] if plugin else ''
+    init = "Reveal.initialize({ transition: 'none', hash: true" + (', plugins: [RevealLiveCnn]' if plugin else '') + ' });'
+    (tmp_path / 'deck.html').write_text(f"""<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
+        <link rel="stylesheet" href="{base}{vendor.REVEAL_DIR}/reveal.css">
+        <div class="reveal"><div class="slides">
+        <section><h1>A lecture</h1></section>{''.join(slides)}<section><h2>Questions?</h2></section>
+        </div></div><script src="{base}{vendor.REVEAL_DIR}/reveal.js"></script>{script}<script>{init}</script>""")
+    other, other_url = start_server(tmp_path, csp=False)
+    w = open_page(other_url + 'deck.html', 1280, 800)
+    frames = wait_until(lambda: len(f := [x for x in w.page.frames if 'embed=1' in x.url]) == 2 and f, 30, 'the two embeds')
+    w.foreign.remove(other_url + 'deck.html')      # the test's own deck; nothing else came from elsewhere
+    wait_until(lambda: all(state_of(f) == 'waiting' for f in frames), BOOT_S, 'both embeds ready and waiting')
+    return w, frames, other, other_url
+
+
+@pytest.mark.parametrize('plugin', [False, True], ids=['snippet-only', 'with-plugin'])
+def test_a_deck_on_another_origin_trains_only_its_shown_slide(open_page, base, tmp_path, plugin):
+    w, frames, other, other_url = deck_elsewhere(open_page, base, tmp_path, plugin)
+    time.sleep(2)
+    title = cpu_share(4)
+    assert all(state_of(f) == 'waiting' and strip_examples(f) is None for f in frames)
+    w.page.evaluate('Reveal.slide(1)')                        # the charts' slide
+    wait_until(lambda: state_of(frames[0]) == 'training', 5, "the shown slide's embed to train")
+    busy = cpu_share(3)
+    w.page.evaluate('Reveal.slide(2)')                        # the stats' slide: the same run goes on there
+    moved = strip_examples(frames[1]) or 0
+    wait_until(lambda: state_of(frames[1]) == 'training' and (strip_examples(frames[1]) or 0) > moved + 500, 5,
+               'the run to go on on the next slide')
+    w.page.evaluate('Reveal.slide(3)')                        # no embed
+    wait_until(lambda: all(state_of(f) == 'waiting' for f in frames), 5, 'every embed to stop')
+    time.sleep(1)
+    frozen = strip_examples(frames[1])
+    after = cpu_share(4)
+    assert strip_examples(frames[1]) == frozen
+    label = frames[0].text_content('[data-role="state-label"]')
+    print(f'plugin={plugin}: CPU on the title slide {title:.2f} cores, training {busy:.2f}, on a slide without an embed {after:.2f}')
+    assert title < 0.2 and after < 0.2 and busy > 0.3, (title, busy, after)    # (busy: the measure sees training)
+    assert 'its slide' in label, label
+    if plugin:
+        # The plugin is exact beyond reveal's messages: the overview shows no slide, a tap inside
+        # changes nothing, and going back to a slide starts its embed at once.
+        w.page.evaluate('Reveal.slide(1)')
+        wait_until(lambda: state_of(frames[0]) == 'training', 5, 'the charts to train again')
+        w.page.evaluate('Reveal.toggleOverview(true)')
+        wait_until(lambda: state_of(frames[0]) == 'waiting', 5, 'the overview to stop it')
+        w.page.evaluate('Reveal.toggleOverview(false)')
+        wait_until(lambda: state_of(frames[0]) == 'training', 5, 'leaving the overview to resume it')
     other.shutdown()
     other.server_close()
 

@@ -301,12 +301,13 @@ function active(on) {
 setInterval(() => { if (training) run.request('active', { active: true }).catch(() => {}); }, HEARTBEAT_MS);
 function draw() { if (!drawing) { drawing = true; requestAnimationFrame(frame); } }
 if (framed) {
+  let asked = null;
   visibility = watchVisibility({ framed, autoplay: url.autoplay, onChange: (on) => {
-    active(on);
+    if (on !== asked) { asked = on; active(on); }       // (also called when only the reason changed)
     if (visibility && visibility.visible()) draw();
     for (const h of hooks) if (h.onState) h.onState(root.dataset.state);
   } });
-} else if (url.autoplay) {
+} else if (url.autoplay !== false) {
   active(true);
 } else {
   visibility = { start: () => active(true), reason: () => 'press Play to train' };
@@ -328,15 +329,16 @@ function frame(now) {
 // Share: the link of what the page shows now, and an <iframe> for a slide.
 for (const button of document.querySelectorAll('[data-control="share"]')) {
   button.addEventListener('click', () => {
-    const { link, iframe } = shareLinks(url);
+    const { link, iframe, slides } = shareLinks(url);
     const dialog = $('share');
     dialog.querySelector('[data-role="share-link"]').value = link;
     dialog.querySelector('[data-role="share-iframe"]').value = iframe;
+    dialog.querySelector('[data-role="share-slides"]').value = slides;
     message(dialog.querySelector('[data-message="share"]'), '');
     dialog.showModal();
   });
 }
-for (const [control, role] of [['copy-link', 'share-link'], ['copy-iframe', 'share-iframe']]) {
+for (const [control, role] of [['copy-link', 'share-link'], ['copy-iframe', 'share-iframe'], ['copy-slides', 'share-slides']]) {
   $('share').querySelector(`[data-control="${control}"]`).addEventListener('click', async () => {
     const field = $('share').querySelector(`[data-role="${role}"]`);
     const out = $('share').querySelector('[data-message="share"]');

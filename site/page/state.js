@@ -110,7 +110,7 @@ export const KEYS = {
   layers: { parse: layerList, format: listText, default: null, doc: 'which layer boxes' },
   show: { parse: listOf(ROWS), format: listText, default: null, doc: 'which rows of each layer box' },
   focus: { parse: focusTarget, format: focusText, default: null, doc: 'training or test:N' },
-  autoplay: { parse: flag, format: (v) => (v ? '1' : '0'), default: true, doc: '1 trains at once, 0 waits' },
+  autoplay: { parse: flag, format: (v) => (v ? '1' : '0'), default: null, doc: '1 trains at once, 0 waits for Play; unset: at once, except in a frame of another origin (its slide or Play)' },
   logloss: { parse: flag, format: (v) => (v ? '1' : '0'), default: false, doc: '1 draws the loss on a log scale' },
   refresh: { parse: refreshRate, format: String, default: 'live', doc: 'live, seconds, or hold' },
   lesson: { parse: name, default: null, doc: 'the lesson to open' },
@@ -169,7 +169,8 @@ export function writeState(values) {
   if (next !== `${u.pathname}${u.search}` || u.hash) history.replaceState(history.state, '', next);
 }
 
-/** A link to `values` on this page, and an <iframe> snippet embedding it. */
+/** A link to `values` on this page, an <iframe> snippet embedding it, and a reveal.js slide of it
+ * with the lines that add the deck plugin (deck/reveal-live-cnn.js). */
 export function shareLinks(values, { width = 960, height = 700 } = {}) {
   const base = new URL(location.pathname, location.href).href;
   const link = base + queryOf(values);
@@ -177,5 +178,11 @@ export function shareLinks(values, { width = 960, height = 700 } = {}) {
   const attr = embedded.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
   const iframe = `<iframe src="${attr}" width="${width}" height="${height}" style="border:0" `
     + 'title="Live CNN" allow="clipboard-write"></iframe>';
-  return { link, iframe };
+  const plugin = new URL('deck/reveal-live-cnn.js', base).href;
+  const slides = `<section>\n  <iframe data-src="${attr}" data-preload width="100%" height="600" style="border:0"\n`
+    + '    title="Live CNN" allow="clipboard-write"></iframe>\n</section>\n\n'
+    + '<!-- Once per deck, after reveal.js: tells each embed whether its slide is shown. -->\n'
+    + `<script src="${plugin}"></script>\n`
+    + '<script>Reveal.initialize({ plugins: [RevealLiveCnn] });</script>';
+  return { link, iframe, slides };
 }

@@ -1,7 +1,9 @@
-// The example deck (deck.html): starts reveal.js, whose vendored UMD build deck.html loads first.
-import { keepOffline } from './offline.js';
+// The example deck (deck.html): starts reveal.js, whose vendored UMD build deck.html loads first,
+// with this site's plugin (reveal-live-cnn.js, also loaded first), which tells each embed whether its
+// slide is the one shown.
+import { keepOffline } from '../page/offline.js';
 
-const { Reveal } = globalThis;
+const { Reveal, RevealLiveCnn } = globalThis;
 const slideCount = document.querySelectorAll('.reveal .slides section').length;
 
 Reveal.initialize({
@@ -16,6 +18,7 @@ Reveal.initialize({
   preloadIframes: true,
   viewDistance: slideCount,
   mobileViewDistance: slideCount,
+  plugins: [RevealLiveCnn],
 });
 
 // The last slide tells where this site is, for embeds in a deck served from elsewhere.
