@@ -148,6 +148,12 @@ def wait_until(predicate, timeout_s, what):
 
 # The examples count of the run saved under `key` in the page's IndexedDB, or null: a function body
 # of `key`, for Playwright's evaluate and (tests/engines.py) every engine's driver.
+def first_evaluation(w, timeout_s=120):
+    """Wait for the page's first whole-test-set evaluation (its confusion matrix's caption)."""
+    caption = "() => { const c = document.querySelector('#confusion caption'); return c ? c.textContent : ''; }"
+    wait_until(lambda: '10,000 test images' in w.page.evaluate(caption), timeout_s, 'the first evaluation')
+
+
 SAVED_EXAMPLES = '''return new Promise((resolve) => {
         const open = indexedDB.open('live-cnn', 1);
         open.onsuccess = () => { const get = open.result.transaction('runs').objectStore('runs').get(key);

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from pagekit import BOOT_S, Watched, wait_until, watched_in
+from pagekit import BOOT_S, Watched, first_evaluation, wait_until, watched_in
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
 
@@ -16,6 +16,7 @@ FOCUSED = """() => {
   const cs = getComputedStyle(e);
   return { tag: e.tagName.toLowerCase(), id: e.id, control: e.dataset.control || '', lessonId: e.dataset.id || '',
            inside: e.closest('[id]') ? e.closest('[id]').id : '', cls: e.className || '',
+           row: e.closest('.row') ? e.closest('.row').dataset.row : '', layer: e.closest('.layer') ? e.closest('.layer').dataset.index : '',
            ring: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2 };
 }"""
 
@@ -45,7 +46,7 @@ def tab_to(w, matches, what, limit=600):
 
 def test_a_keyboard_walk(page):
     w = page
-    wait_until(lambda: '10,000 test images' in (w.page.text_content('#confusion caption') or ''), 90, 'the first evaluation')
+    first_evaluation(w)
     f = tab_to(w, lambda f: True, 'the first stop')
     assert f['cls'] == 'skip-link', f
     w.page.keyboard.press('Enter')
@@ -71,6 +72,29 @@ def test_a_keyboard_walk(page):
     w.page.keyboard.press('Enter')
     wait_until(lambda: f'#{index}' in w.page.text_content('#focus-label') or index in w.page.text_content('#focus-label'),
                10, 'the image shown in the network view')
+    # The network view's maps: one tab stop per row; arrows move a cursor over the values, which are
+    # read out; Enter opens unit-math on the unit under it. (Rows are built as they come near
+    # sight, so Tab waits a moment at each stop.)
+    for _ in range(300):
+        w.page.keyboard.press('Tab')
+        time.sleep(0.05)
+        f = w.page.evaluate(FOCUSED)
+        assert f is None or f['ring'], f'no visible focus on {f}'
+        if f and f['row'] == 'activations' and f['layer'] == '1':
+            break
+    else:
+        raise AssertionError("conv1's activations not reached by Tab")
+    for key in ['ArrowRight'] * 3 + ['ArrowDown'] * 2 + ['PageDown']:
+        w.page.keyboard.press(key)
+    readout = wait_until(lambda: w.page.text_content('.row[data-row="activations"]:has(:focus) [data-role="map-readout"]'), 3,
+                         'the value under the cursor read out')
+    assert readout.startswith('conv · activation · map 1 · (x 3, y 2) = '), readout
+    assert w.page.evaluate("!document.querySelector('.map-cursor').hidden")
+    w.page.keyboard.press('Enter')
+    w.page.wait_for_selector('[data-lesson="unit-math"]', timeout=10_000)
+    lesson = w.page.locator('[data-lesson="unit-math"]')
+    assert lesson.locator('[data-control="lesson-unit-layer"]').input_value() == '1'
+    assert [lesson.locator(f'[data-control="lesson-unit-{k}"]').input_value() for k in 'cyx'] == ['1', '2', '3']
 
 
 def test_menus_apply_on_enter_not_on_each_arrow_key(page):
@@ -101,7 +125,7 @@ LIVE_CHANGES = """() => new Promise((resolve) => {
 
 def test_live_regions_speak_once_not_on_a_timer(page):
     w = page
-    wait_until(lambda: '10,000 test images' in (w.page.text_content('#confusion caption') or ''), 90, 'the first evaluation')
+    first_evaluation(w)
     assert w.page.evaluate(LIVE_CHANGES) == []           # six seconds of training: nothing to say
     assert w.page.get_attribute('#evaluation-note', 'aria-live') is None
     assert w.page.get_attribute('#status', 'aria-live') is None

@@ -494,3 +494,42 @@ def test_two_workers_train_one_run(serve, open_page):
     wait_until(lambda: w.number('examples') > at + 1000, 30, 'training on with one worker')
     assert w.stat('helpers-busy') == '—'               # no helpers
     assert w.errors == []
+
+
+def test_charts_say_what_they_show_and_give_their_values_as_tables(serve, open_page):
+    w = open_page(serve())
+    w.wait_state('training', BOOT_S)
+    label = lambda name: w.page.get_attribute(f'[data-chart="{name}"]', 'aria-label') or ''    # noqa: E731
+    points = lambda name: int(w.page.get_attribute(f'[data-chart="{name}"]', 'data-points') or 0)    # noqa: E731
+    wait_until(lambda: points('accuracy') >= 2 and 'points up to' in label('accuracy'), 60, 'the charts labelled with where they stand')
+    assert re.match(r'Loss against examples seen: \d+ points up to [\d,]+ examples; at the last, classification loss [\d.e+-]+',
+                    label('loss')), label('loss')
+    w.page.click('[data-role="chart-data"] summary')
+    read = """() => [...document.querySelectorAll('[data-role=chart-data] table')].map((t) => ({
+        head: [...t.tHead.rows[0].cells].map((c) => c.textContent),
+        xs: [...t.tBodies[0].rows].map((r) => Number(r.cells[0].textContent.replace(/,/g, ''))),
+        cells: [...t.tBodies[0].rows].map((r) => [...r.cells].slice(1).map((c) => c.textContent)) }))"""
+    loss, accuracy = w.page.evaluate(read)
+    assert loss['head'] == ['examples seen', 'classification loss', 'total (with weight decay)', 'learning rate (right)']
+    assert accuracy['head'] == ['examples seen', 'training', 'validation', 'test']
+    for t in (loss, accuracy):
+        assert 2 <= len(t['xs']) <= 41 and t['xs'] == sorted(set(t['xs'])), t['xs']
+    assert all(re.fullmatch(r'[\d.e+-]+', row[0]) for row in loss['cells']), loss['cells']
+    # While it is open the table follows the run.
+    wait_until(lambda: w.page.evaluate(read)[0]['xs'][-1] > loss['xs'][-1], 10, 'the table to follow the run')
+
+
+def test_a_lesson_link_opens_at_the_lesson_and_jumps_land_where_they_aim(serve, open_page):
+    """Layer boxes build their rows as they come near sight and grow: a jump past them must still
+    land on its target."""
+    w = open_page(serve() + '?lesson=pooling')
+    w.wait_state('training', BOOT_S)
+    top = lambda sel: w.page.evaluate(f"document.querySelector('{sel}').getBoundingClientRect().top")   # noqa: E731
+    time.sleep(4)
+    assert -2 <= top('[data-lesson="pooling"]') <= 40, top('[data-lesson="pooling"]')
+    w.page.evaluate('window.scrollTo(0, document.body.scrollHeight)')         # the bottom, then a test image
+    card = w.page.locator('[data-panel="predictions"] canvas.digit').first
+    card.wait_for(timeout=30_000)
+    card.click()
+    time.sleep(4)
+    assert -2 <= top('#network') <= 10, top('#network')

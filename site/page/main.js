@@ -14,7 +14,7 @@ import * as stats from './panels/stats.js';
 import * as transport from './panels/transport.js';
 import { connect } from './run.js';
 import { holdKeyboardChanges } from './selects.js';
-import { scrollBehavior } from './views/viewstate.js';
+import { scrollSteady } from './views/viewstate.js';
 import { KEYS, PANELS, defaultWorkers, queryOf, readState, runKey, shareLinks, writeState } from './state.js';
 import { keepOffline } from './offline.js';
 import { listRuns } from '../common/runstore.js';
@@ -113,7 +113,7 @@ const ctx = {
   pick(index) {
     ctx.focus({ kind: 'test', index }, (f) => `test image #${index} (class ${classes[f.label]})`).then(() => {
       const view = $('network');
-      if (view && !embed) view.scrollIntoView({ behavior: scrollBehavior() });
+      if (view && !embed) scrollSteady(view);
     }).catch((err) => { const label = $('focus-label'); if (label) label.textContent = err.message; });
   },
   /** Ask the run for another network (spec, reset, dataset, load); -> its description or null. */

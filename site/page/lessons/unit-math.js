@@ -3,7 +3,7 @@
 // neuron's largest contributions, an activation's formula) and its gradient, built the same way from
 // the layer above. Every number is recomputed here from what pycore holds, and compared with it.
 import { DIVERGING, GRAY } from '../views/colormap.js';
-import { el, scrollBehavior } from '../views/viewstate.js';
+import { el, scrollSteady } from '../views/viewstate.js';
 import { ELEMENTWISE, numberInput, para, scrolling } from './util.js';
 
 export const id = 'unit-math';
@@ -326,7 +326,7 @@ export function mount(root, ctx) {
     onUnit(u) {
       if (!net || u.layer >= net.layers.length) return;
       choose(u.layer, u.index);
-      root.scrollIntoView({ behavior: scrollBehavior(), block: 'nearest' });
+      scrollSteady(root, 'nearest');
     },
     onNet(n) {
       net = n;

@@ -1,6 +1,7 @@
 // The loss and accuracy charts. Their points come from the run (it keeps the history, so every
 // embed of a run and every reload shows the whole of it).
 import { Chart } from '../views/chart.js';
+import { chartData } from '../views/chartdata.js';
 
 export function mount(root, ctx) {
   const loss = new Chart(root.querySelector('[data-chart="loss"]'), { yLabel: 'loss', series: [
@@ -10,6 +11,7 @@ export function mount(root, ctx) {
   const accuracy = new Chart(root.querySelector('[data-chart="accuracy"]'), { yLabel: 'accuracy %', yRange: [0, 100],
     format: (v) => v.toFixed(0), series: [{ key: 'train', label: 'training', color: '#1f6feb' },
       { key: 'validation', label: 'validation', color: '#2da44e' }, { key: 'test', label: 'test', color: '#cf222e' }] });
+  const data = chartData([{ chart: loss, title: 'Loss' }, { chart: accuracy, title: 'Accuracy' }], root.querySelector('.charts'));
   // Points are [examples, {series: value}]; a value not measured yet is null (the chart skips it).
   function load(charts) {
     loss.load(charts && charts.loss, charts && charts.marks);
@@ -29,6 +31,6 @@ export function mount(root, ctx) {
       loss.add(...s.chart.loss);
       accuracy.add(...s.chart.accuracy);
     },
-    frame() { loss.draw(); accuracy.draw(); },
+    frame() { loss.draw(); accuracy.draw(); data.frame(); },
   };
 }

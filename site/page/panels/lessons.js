@@ -12,7 +12,7 @@ import * as shift from '../lessons/shift.js';
 import * as sparseMatrix from '../lessons/sparse-matrix.js';
 import * as topImages from '../lessons/top-images.js';
 import * as unitMath from '../lessons/unit-math.js';
-import { el } from '../views/viewstate.js';
+import { el, scrollSteady } from '../views/viewstate.js';
 
 export const LESSONS = [outputSize, parameters, pooling, depth, flatten, sparseMatrix, compare, shift, topImages, activations, unitMath];
 
@@ -45,6 +45,9 @@ export function mount(root, ctx) {
     ctx.setUrl({ lesson: id });
   }
   if (ctx.url.lesson) show(ctx.url.lesson);
+  // A link to a lesson opens the page at it, once the network has arrived (its boxes come first on
+  // the page), unless the visitor has scrolled meanwhile.
+  let toLesson = Boolean(ctx.url.lesson && open && !ctx.url.embed);
   // A unit clicked in the network view opens the unit-math lesson on it.
   document.addEventListener('unit-pick', (e) => {
     if (open !== unitMath) show(unitMath.id);
@@ -52,7 +55,12 @@ export function mount(root, ctx) {
   });
   const forward = (name) => (...args) => { if (hooks[name]) hooks[name](...args); };
   return {
-    onNet(...args) { last = args[3] ? args : [args[0], args[1], args[2], last[3]]; forward('onNet')(...last); },
+    onNet(...args) {
+      last = args[3] ? args : [args[0], args[1], args[2], last[3]];
+      forward('onNet')(...last);
+      if (toLesson && scrollY === 0) requestAnimationFrame(() => scrollSteady(body));
+      toLesson = false;
+    },
     onStats: forward('onStats'),
     onSnapshot: forward('onSnapshot'),
     onFocus: forward('onFocus'),

@@ -5,6 +5,7 @@
 import { makeLegend } from './colormap.js';
 import { LOSSES, QUANTITIES, clamp, el, hits, state, unitName } from './viewstate.js';
 import { hideTooltip, onClick, onPointerMove } from './tooltip.js';
+import { keyRow, listen } from './mapkeys.js';
 
 const NON_NEGATIVE = new Set(['input', 'relu', 'sigmoid', 'softplus', 'softmax']);
 const PASS_SIGN = new Set(['pool', 'avgpool', 'dropout', 'shuffle']);   // non-negative when their input is
@@ -239,6 +240,7 @@ function makeRow(view, q, gray, label) {
   view.rowsEl.append(box);
   const row = { view, q, gray, fit: null, el: box, maps, legend, scale, mode, note, parts: [], bars: null, empty: true, data: null };
   view.rows.push(row);
+  keyRow(row, `${view.box.querySelector('h3').textContent}, ${label}`);
   return row;
 }
 
@@ -258,6 +260,7 @@ export function buildLayers(root, layers, { only = null, rows = null, grow = 1 }
     root.addEventListener('pointermove', onPointerMove);
     root.addEventListener('pointerleave', hideTooltip);
     root.addEventListener('click', onClick);
+    listen(root);
   }
   fitObserver = fitObserver || new ResizeObserver(observeRows);
   fitObserver.disconnect();

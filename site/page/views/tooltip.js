@@ -71,8 +71,11 @@ export function onClick(e) {
     const at = (row.q === 'act' || row.q === 'grad') && cellAt(target, e.clientX, e.clientY);
     if (at) detail = { layer: view.index, index: at.cell.src + at.cy * at.cell.w + at.cx, quantity: row.q };
   }
-  if (detail) document.dispatchEvent(new CustomEvent('unit-pick', { detail }));
+  if (detail) pickUnit(detail);
 }
+
+/** Say that this unit was picked (the unit-math lesson opens on it). */
+export function pickUnit(detail) { document.dispatchEvent(new CustomEvent('unit-pick', { detail })); }
 
 export function renderTooltip() {
   const tip = tooltipEl();

@@ -43,3 +43,30 @@ export const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: r
 
 /** How to scroll to something: smoothly, unless less motion was asked for. */
 export const scrollBehavior = () => (reducedMotion() ? 'auto' : 'smooth');
+
+const SETTLE_MS = 3000;    // how long a jump keeps its target in place while rows are built around it
+
+/** Scroll `target` into view (block: as scrollIntoView's) and keep it there while the page settles:
+ * layer boxes build their rows as they come near sight, which changes their height and would leave
+ * the jump hundreds of pixels off. Each time the scroll comes to rest within SETTLE_MS, the jump is
+ * made again (at once); the visitor's own wheel, touch, key or click ends it. */
+export function scrollSteady(target, block = 'start') {
+  const go = (behavior) => target.scrollIntoView({ behavior, block });
+  go(scrollBehavior());
+  const end = performance.now() + SETTLE_MS;
+  const inputs = ['wheel', 'touchstart', 'keydown', 'pointerdown'];
+  let stop = false, last = null, still = 0;
+  const quit = () => { stop = true; };
+  for (const t of inputs) window.addEventListener(t, quit, { capture: true, passive: true });
+  (function check() {
+    if (stop || performance.now() > end) {
+      for (const t of inputs) window.removeEventListener(t, quit, { capture: true });
+      return;
+    }
+    const top = target.getBoundingClientRect().top;
+    still = last !== null && Math.abs(top - last) < 0.5 ? still + 1 : 0;
+    last = top;
+    if (still === 6) go('auto');          // at rest for 6 frames: where the jump asked, again
+    requestAnimationFrame(check);
+  }());
+}
