@@ -169,7 +169,7 @@ def test_every_embed_uses_only_the_page_url_keys_and_one_run(site):
         pairs = parse_qsl(parts.query, strict_parsing=True)
         query = dict(pairs)
         assert len(query) == len(pairs) and set(query) <= VIEW_KEYS | RUN_KEYS, url
-        assert query["embed"] == "1" and "autoplay" not in query, url      # as the Share dialog gives it
+        assert query["embed"] == "1" and query["autoplay"] == "0", url
         assert query.get("start", "pretrained") == "pretrained", url
         assert set(query["panels"].split(",")) <= PANELS, url
         assert set(query.get("show", "activations").split(",")) <= SHOW, url

@@ -494,3 +494,15 @@ def test_a_deck_of_embeds_costs_about_one_page(browser, base):
     print(f"memory (PSS): one page {figures['page'][0]:.0f} MB in renderers, {figures['page'][1]:.0f} MB in all; "
           f"the deck {figures['deck'][0]:.0f} MB and {figures['deck'][1]:.0f} MB: {renderers:.2f}x and {everything:.2f}x")
     assert renderers <= 1.3, figures
+
+
+def test_a_short_embed_keeps_room_for_its_charts(open_page):
+    """640x400 (a 1280x800 screen at 200% zoom): the panels side by side, the charts' heading and
+    legend values given up for the plots, nothing scrolls sideways."""
+    w = open_page('?embed=1', 640, 400)
+    w.wait_state('training', BOOT_S)
+    wait_until(lambda: int(w.page.get_attribute('[data-chart="accuracy"]', 'data-points') or 0) >= 1, 30, 'the charts drawn')
+    plots = w.page.evaluate("[...document.querySelectorAll('.chart .u-over')].map((p) => p.getBoundingClientRect().height)")
+    assert len(plots) == 2 and min(plots) >= 32, plots
+    d = w.page.evaluate('() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]')
+    assert d[0] <= d[1], d

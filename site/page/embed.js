@@ -103,6 +103,7 @@ export function watchVisibility({ framed, autoplay, onChange }) {
   // is lost. (A deck on another origin sends the next one when its slide is shown again.)
   const slide = slideOf();
   if (slide) {
+    started = false;            // a deck's embed starts with its slide, whatever autoplay says
     const follow = () => {
       const shown = slide.classList.contains('present');
       heardSlides = true;

@@ -14,9 +14,10 @@ import * as stats from './panels/stats.js';
 import * as transport from './panels/transport.js';
 import { connect } from './run.js';
 import { holdKeyboardChanges } from './selects.js';
-import { scrollSteady } from './views/viewstate.js';
+import { grouped, scrollSteady } from './views/viewstate.js';
 import { KEYS, PANELS, defaultWorkers, queryOf, readState, runKey, shareLinks, writeState } from './state.js';
 import { keepOffline } from './offline.js';
+import * as pace from './pace.js';
 import { listRuns } from '../common/runstore.js';
 import { tabKeys } from './tabrun.js';
 
@@ -129,6 +130,8 @@ const ctx = {
     }
   },
   play() { if (visibility) visibility.start(); },
+  /** 1 to 8: how many times less often periodic refreshes should come on this device now (pace.js). */
+  slowness: pace.slowness,
   waitingReason: () => (visibility ? visibility.reason() : 'waiting'),
 };
 
@@ -144,7 +147,7 @@ function stripStats() {
   $('strip').querySelector('[data-role="full-page"]').href = location.pathname + queryOf({ ...url, embed: false });
   return {
     onStats(s) {
-      cell('examples').textContent = s.examples.toLocaleString('en-US');
+      cell('examples').textContent = grouped(s.examples);
       cell('test-accuracy').textContent = s.test_accuracy == null ? '—' : `${(100 * s.test_accuracy).toFixed(1)}%`;
     },
   };
@@ -314,15 +317,26 @@ if (framed) {
 }
 draw();
 
+// The panels' per-frame work, in turn: each frame runs them from where the last one stopped until
+// FRAME_SCRIPT_MS is spent, so that a slow device spreads them over several frames (and every one
+// still gets its turn) rather than making one long frame of them all.
+const FRAME_SCRIPT_MS = 6;
+let turn = 0;
 function frame(now) {
   const state = root.dataset.state;
   if (state === 'loading' && now - lastNews > STALL_MS) {
     showError(`loading stalled: nothing happened for ${STALL_MS / 1000} s while ${loadingStage}.`,
       'Check that the server is still running and reachable, then reload the page.');
   }
-  for (const h of hooks) if (h.frame) h.frame(now, state);
+  pace.tick(now);
+  const framers = hooks.filter((h) => h.frame);
+  const start = performance.now();
+  for (let k = 0; k < framers.length; k++) {
+    framers[(turn + k) % framers.length].frame(now, state);
+    if (performance.now() - start > FRAME_SCRIPT_MS) { turn = (turn + k + 1) % framers.length; break; }
+  }
   // A frame that cannot be seen draws nothing: the loop stops until it is visible again.
-  if (visibility && visibility.visible && !visibility.visible() && state !== 'loading') { drawing = false; return; }
+  if (visibility && visibility.visible && !visibility.visible() && state !== 'loading') { drawing = false; pace.rest(); return; }
   requestAnimationFrame(frame);
 }
 

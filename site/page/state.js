@@ -77,10 +77,17 @@ const focusText = (f) => (f.kind === 'test' ? `test:${f.index}` : f.kind);
 
 /** The number of workers when the URL sets none: one per core, less two for the page itself (its
  * drawing and the browser's own threads), at most 4 (a batch of 32 in pieces of 8). Measured on 2
- * cores: a second worker gave 0.90x the examples/s of one (BENCHMARKS.md), so there it is 1. */
+ * cores: a second worker gave 0.90x the examples/s of one (BENCHMARKS.md), so there it is 1. A
+ * phone or a tablet (a touch screen and no mouse) or a browser that reports 4 GB of memory or less
+ * gets 1 whatever its cores: each helper is a whole Pyodide of its own, and a phone's tab
+ * that asks for too much is killed. */
 export const MAX_WORKERS = 16;          // as many as session.py's MAX_WORKERS
-export function defaultWorkers(cores = navigator.hardwareConcurrency || 1) {
-  return Math.max(1, Math.min(4, cores - 2));
+export function defaultWorkers(cores = navigator.hardwareConcurrency || 1, small = smallDevice()) {
+  return small ? 1 : Math.max(1, Math.min(4, cores - 2));
+}
+export function smallDevice() {
+  const memory = navigator.deviceMemory;        // Chromium only: GB, rounded down to a power of 2
+  return (memory !== undefined && memory <= 4) || window.matchMedia('(pointer: coarse) and (hover: none)').matches;
 }
 
 /** key -> {parse(text, note), format(value), default, run (true: it defines the run, so embeds with

@@ -3,6 +3,8 @@
 import { Chart } from '../views/chart.js';
 import { chartData } from '../views/chartdata.js';
 
+const CHART_MS = 250;      // a chart redraws at most this often, times the device's slowness (pace.js)
+
 export function mount(root, ctx) {
   const loss = new Chart(root.querySelector('[data-chart="loss"]'), { yLabel: 'loss', series: [
     { key: 'loss', label: 'classification loss', color: '#1f6feb' },
@@ -11,6 +13,7 @@ export function mount(root, ctx) {
   const accuracy = new Chart(root.querySelector('[data-chart="accuracy"]'), { yLabel: 'accuracy %', yRange: [0, 100],
     format: (v) => v.toFixed(0), series: [{ key: 'train', label: 'training', color: '#1f6feb' },
       { key: 'validation', label: 'validation', color: '#2da44e' }, { key: 'test', label: 'test', color: '#cf222e' }] });
+  let drawn = -Infinity, next = 0;
   const data = chartData([{ chart: loss, title: 'Loss' }, { chart: accuracy, title: 'Accuracy' }], root.querySelector('.charts'));
   // Points are [examples, {series: value}]; a value not measured yet is null (the chart skips it).
   function load(charts) {
@@ -31,6 +34,13 @@ export function mount(root, ctx) {
       loss.add(...s.chart.loss);
       accuracy.add(...s.chart.accuracy);
     },
-    frame() { loss.draw(); accuracy.draw(); data.frame(); },
+    // One chart per frame, and then a rest: a slow device redraws them less often.
+    frame(now) {
+      data.frame();
+      if (now - drawn < CHART_MS * ctx.slowness()) return;
+      [loss, accuracy][next].draw();
+      next = 1 - next;
+      if (!next) drawn = now;
+    },
   };
 }

@@ -1,5 +1,5 @@
 // The trainer panel: method and hyper-parameters (applied live), the dataset, and the workers.
-import { defaultWorkers, MAX_WORKERS } from '../state.js';
+import { defaultWorkers, MAX_WORKERS, smallDevice } from '../state.js';
 import { message } from './message.js';
 
 export function mount(root, ctx) {
@@ -80,7 +80,8 @@ export function mount(root, ctx) {
   const most = Math.min(MAX_WORKERS, Math.max(4, cores, ctx.url.workers || 1));
   workers.replaceChildren(...Array.from({ length: most }, (_, i) => new Option(i + 1 === auto ? `${i + 1} (default here)` : String(i + 1), i + 1)));
   workers.value = ctx.url.workers || auto;
-  root.querySelector('[data-role="workers-note"]').textContent = `this browser reports ${cores} core${cores === 1 ? '' : 's'}`;
+  root.querySelector('[data-role="workers-note"]').textContent = `this browser reports ${cores} core${cores === 1 ? '' : 's'}`
+    + (smallDevice() && cores > 3 ? '; a phone, a tablet or a small memory: 1 by default, as each worker is a whole Pyodide' : '');
   workers.addEventListener('change', async () => {
     const n = Number(workers.value);
     try {
@@ -94,8 +95,9 @@ export function mount(root, ctx) {
 
   return {
     onStats(s) {
-      if (document.activeElement !== workers && s.workers) workers.value = s.workers;
-      rateNow.textContent = s.rate == null ? 'set by adadelta itself' : Number(s.rate.toPrecision(4)).toString(); },   // None arrives as undefined
+      if (document.activeElement !== workers && s.workers && workers.value !== String(s.workers)) workers.value = s.workers;
+      const rate = s.rate == null ? 'set by adadelta itself' : Number(s.rate.toPrecision(4)).toString();   // None arrives as undefined
+      if (rateNow.textContent !== rate) rateNow.textContent = rate; },
     onNet(net, charts, datasets, presets, menu) {
       if (menu) {
         ({ trainers, default: defaultTrainer } = menu);

@@ -8,6 +8,7 @@ import { message } from './message.js';
 
 const SNAPSHOT_MS = 70;       // live: ask for a layer snapshot this often; the round trip makes it ~12 per second
 const CALM_MS = 1000;         // ...and this often for a visitor who asked for less motion
+const UNSEEN_MS = 2000;       // ...and this often while no box is near sight (each snapshot is every layer's data)
 const FRAME_BUDGET_MS = 3;    // layer-view painting per animation frame (8 ms still gave 50-80 ms tasks)
 const SHOWN_PER_FRAME = 6;    // canvases painted for the first time per frame: each costs the browser
                               // ~1 ms (compositor set-up) outside the script's own time
@@ -139,7 +140,10 @@ export function mount(root, ctx) {
     onState(state) { if (state !== 'training') ask(true); },
     frame(now, state) {
       paintViews(performance.now() + FRAME_BUDGET_MS);
-      if (state === 'training' && now - lastAsk >= period) ask();
+      // Out of sight (every box far from it), the boxes only keep their ranges' text roughly current.
+      const unseen = views.length > 0 && views.every((v) => v.far);
+      const every = unseen ? Math.max(period, UNSEEN_MS) : period * (refresh === 'live' ? ctx.slowness() : 1);
+      if (state === 'training' && now - lastAsk >= every) ask();
     },
   };
 }

@@ -16,7 +16,7 @@ export function mount(root, ctx) {
     onStats(s) { testLoaded = s.test_loaded; },
     frame(now, state) {
       if (busy || !testLoaded) return;
-      if ((state === 'training' && now - last >= CARDS_MS) || last === -Infinity) refresh(now);
+      if ((state === 'training' && now - last >= CARDS_MS * ctx.slowness()) || last === -Infinity) refresh(now);
     },
   };
 }

@@ -1,11 +1,15 @@
 // The statistics panel: examples, speed, losses and moving accuracies, and what data has arrived.
+import { grouped } from '../views/viewstate.js';
+
 const pct = (v) => (v === undefined || v === null ? '—' : (100 * v).toFixed(1));
 
-export function mount(root) {
+const SHOW_MS = 200;       // the numbers change at most this often, times the device's slowness (pace.js)
+
+export function mount(root, ctx) {
   const cells = [...root.querySelectorAll('[data-stat]')];
   const note = root.querySelector('[data-role="data-note"]');
   const rate = [];              // [time, examples, helpers' busy ms] for the rates over the last 2 s
-  let latest = null, dirty = false, counts = { train: 0, test: 0 };
+  let latest = null, dirty = false, counts = { train: 0, test: 0 }, shownAt = -Infinity;
   // Column k's change per ms over the window: null until two samples span some time.
   function perMs(k) {
     if (rate.length < 2) return null;
@@ -14,7 +18,7 @@ export function mount(root) {
   }
   function examplesPerSecond() {
     const r = perMs(1);
-    return r === null ? '—' : Math.round(1000 * r).toLocaleString('en-US');
+    return r === null ? '—' : grouped(Math.round(1000 * r));
   }
   // The helpers' computing time over the window, as a share of their time (s.helping of them up).
   function helpersBusy(s) {
@@ -23,7 +27,7 @@ export function mount(root) {
   }
   const busyCell = root.querySelector('[data-stat="helpers-busy"]');
   const formatters = {
-    examples: (s) => s.examples.toLocaleString('en-US'),
+    examples: (s) => grouped(s.examples),
     epochs: (s) => s.epochs.toFixed(2),
     'examples-per-s': () => examplesPerSecond(),
     // workers in all; while helpers start (or after one failed) this one trains their pieces
@@ -51,13 +55,13 @@ export function mount(root) {
       while (rate.length > 2 && now - rate[0][0] > 2000) rate.shift();
     },
     onState(state) { if (state !== 'training') rate.length = 0; },
-    frame() {
-      if (!dirty || !latest) return;
-      dirty = false;
+    frame(now) {
+      if (!dirty || !latest || now - shownAt < SHOW_MS * ctx.slowness()) return;
+      dirty = false; shownAt = now;
       for (const cell of cells) cell.textContent = formatters[cell.dataset.stat](latest);
       if (busyCell) busyCell.dataset.busyMs = latest.helper_busy_ms || 0;   // the total, for benchmarks
       if (!note) return;
-      const s = latest, n = (v) => v.toLocaleString('en-US');
+      const s = latest, n = grouped;
       note.textContent = s.train_loaded < counts.train || s.test_loaded < counts.test
         ? `Loaded so far: ${n(s.train_loaded)} of ${n(counts.train)} training and ${n(s.test_loaded)} of ${n(counts.test)} test images.`
         : 'All images loaded. 1/12 of the training images are held out for validation.';

@@ -2,10 +2,12 @@
 // values as a table, made when the visitor opens it ("Values as a table") and kept up to date while
 // it is open.
 
+import { grouped } from './viewstate.js';
+
 const ROWS = 40;            // table rows: evenly spaced points, the last one always among them
 const EVERY_MS = 2000;      // the label and an open table follow the chart this often
 
-const num = (v) => (v == null || !Number.isFinite(v) ? '—' : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US')
+const num = (v) => (v == null || !Number.isFinite(v) ? '—' : Math.abs(v) >= 1000 ? grouped(Math.round(v))
   : Number(v.toPrecision(3)).toString());
 
 /** charts: [{chart (a views/chart.js Chart), title ("Loss")}]; after: the element the tables follow.
