@@ -60,7 +60,7 @@ export function mount(root, ctx) {
   const note = el('p', { class: 'message', 'data-message': 'lesson' });
   const canvas = el('div', { class: 'lesson-chart chart', 'data-chart': 'flatten-race', role: 'img', 'aria-label': 'Loss of each copy against examples seen' });
   const results = el('div', { 'data-role': 'flatten-results' });
-  root.append(controls, note, canvas, el('p', { class: 'note' }, 'Where the green curve hides the blue one, the two copies compute the same.'), results);
+  root.append(controls, note, canvas, el('p', { class: 'note' }, 'Where the dotted curve (moved) lies on the solid one (ordered), the two copies compute the same.'), results);
   const chart = new Chart(canvas, { yLabel: 'loss (mean over 200 examples)', aspect: 280 / 720, series: RACERS.map(([key, label, color]) => ({ key, label, color })) });
   chart.draw();
 

@@ -3,6 +3,7 @@
 import { Chart } from '../views/chart.js';
 
 export function mount(root, ctx) {
+  // Each series has a colour and a dash of its own (chart.js): solid, dashed, dotted.
   const loss = new Chart(root.querySelector('[data-chart="loss"]'), { yLabel: 'loss', series: [
     { key: 'loss', label: 'classification loss', color: '#1f6feb' },
     { key: 'total', label: 'total (with weight decay)', color: '#bf8700' },

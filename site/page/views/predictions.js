@@ -21,16 +21,22 @@ function digit(image, index, onPick, title) {
   return c;
 }
 
-/** Cards: the image and the top-3 classes as bars (green when it is the true class). Cards are
- * replaced in place, so their number stays bounded by the number asked for. */
+/** Cards: the image and the top-3 classes as bars, the true class's marked ✓ (and solid green, the
+ * others hatched red: style.css). Cards are replaced in place, so their number stays bounded by the
+ * number asked for. */
 export function renderCards(container, cards, classes, onPick) {
   container.replaceChildren(...cards.map((card) => {
     const box = el('div', { class: 'card', 'data-index': card.index });
     box.append(digit(card.image, card.index, onPick, `test image #${card.index}, true class ${classes[card.label]}`));
     const bars = el('div', { class: 'bars' });
     for (const [cls, p] of card.top) {
-      const row = el('div', { class: `bar ${cls === card.label ? 'right' : 'wrong'}` });
-      row.append(el('span', { class: 'name' }, classes[cls]), fill(p),
+      const right = cls === card.label;
+      const row = el('div', { class: `bar ${right ? 'right' : 'wrong'}` });
+      const name = el('span', { class: 'name' });
+      if (right) name.append(el('span', { 'aria-hidden': 'true' }, '✓ '));
+      name.append(classes[cls]);
+      if (right) name.append(el('span', { class: 'visually-hidden' }, ' (true class)'));
+      row.append(name, fill(p),
         el('span', { class: 'value' }, `${(100 * p).toFixed(0)}%`));
       bars.append(row);
     }
