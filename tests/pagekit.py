@@ -134,6 +134,14 @@ def watched_in(browser, base, size=(1280, 800), **options):
     return w
 
 
+def first_evaluation(w, timeout_s=90):
+    """Wait until the page has scored the whole test set once (its confusion matrix's caption says
+    so), polling without Playwright's own wait, which gives up on an element not there after 30 s:
+    on a loaded machine the first score came 35-44 s after training started."""
+    wait_until(lambda: '10,000 test images' in ''.join(w.page.locator('#confusion caption').all_text_contents()),
+               timeout_s, 'the first evaluation')
+
+
 def wait_until(predicate, timeout_s, what):
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:

@@ -5,7 +5,7 @@ import pytest
 
 import build
 from buildkit import assets
-from pagekit import training_pages, wait_until, watched_in
+from pagekit import first_evaluation, training_pages, wait_until, watched_in
 from test_lessons import DRAWN, LESSONS
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
@@ -41,7 +41,7 @@ def checked(browser, base, axe_source):
 def test_the_default_page(checked, scheme):
     w = checked('index.html', scheme=scheme)
     assert w.page.evaluate('getComputedStyle(document.documentElement).colorScheme') == scheme
-    wait_until(lambda: '10,000 test images' in (w.page.text_content('#confusion caption') or ''), 90, 'the first evaluation')
+    first_evaluation(w)
     w.page.locator('#confusion td.pick').first.click()
     wait_until(lambda: w.page.locator('#cell-list canvas').count() > 0, 10, "a cell's images")
     w.show_layer('.layer[data-index="1"]', 'canvas[data-map="activations"]')

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from pagekit import BOOT_S, Watched, wait_until, watched_in
+from pagekit import BOOT_S, Watched, first_evaluation, wait_until, watched_in
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
 
@@ -45,7 +45,7 @@ def tab_to(w, matches, what, limit=600):
 
 def test_a_keyboard_walk(page):
     w = page
-    wait_until(lambda: '10,000 test images' in (w.page.text_content('#confusion caption') or ''), 90, 'the first evaluation')
+    first_evaluation(w)
     f = tab_to(w, lambda f: True, 'the first stop')
     assert f['cls'] == 'skip-link', f
     w.page.keyboard.press('Enter')
@@ -101,7 +101,7 @@ LIVE_CHANGES = """() => new Promise((resolve) => {
 
 def test_live_regions_speak_once_not_on_a_timer(page):
     w = page
-    wait_until(lambda: '10,000 test images' in (w.page.text_content('#confusion caption') or ''), 90, 'the first evaluation')
+    first_evaluation(w)
     assert w.page.evaluate(LIVE_CHANGES) == []           # six seconds of training: nothing to say
     assert w.page.get_attribute('#evaluation-note', 'aria-live') is None
     assert w.page.get_attribute('#status', 'aria-live') is None

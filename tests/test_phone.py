@@ -4,7 +4,7 @@ a digit's strokes, the drawing pad and its prediction fit on one screen, and eve
 target of at least 24x24 CSS px (WCAG 2.5.8), 44 px tall on a touch screen."""
 import pytest
 
-from pagekit import BOOT_S, training_pages, wait_until, watched_in
+from pagekit import BOOT_S, first_evaluation, training_pages, wait_until, watched_in
 from test_lessons import DRAWN, LESSONS
 
 pytest.importorskip('playwright.sync_api', reason='install the test extra: pip install -e .[test]')
@@ -56,10 +56,6 @@ def device(browser, base):
 def no_sideways_scroll(w, what):
     found = w.page.evaluate(OVERFLOW)
     assert found['scroll'] <= 0 and not found['wide'], f'{what}: scrolls sideways by {found["scroll"]} px: {found["wide"]}'
-
-
-def first_evaluation(w):
-    wait_until(lambda: '10,000 test images' in (w.page.text_content('#confusion caption') or ''), 90, 'the first evaluation')
 
 
 @pytest.mark.parametrize('size', PHONES + TABLETS, ids=lambda s: f'{s[0]}x{s[1]}')
