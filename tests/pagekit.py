@@ -134,6 +134,14 @@ def watched_in(browser, base, size=(1280, 800), **options):
     return w
 
 
+def first_evaluation(w, timeout_s=120):
+    """Wait until the page has scored the whole test set once (its confusion matrix's caption says
+    so), polling without Playwright's own wait, which gives up on an element not there after 30 s:
+    on a loaded machine the first score came 35-44 s after training started."""
+    wait_until(lambda: '10,000 test images' in ''.join(w.page.locator('#confusion caption').all_text_contents()),
+               timeout_s, 'the first evaluation')
+
+
 def wait_until(predicate, timeout_s, what):
     """-> predicate()'s first true value, polled for timeout_s; what: the awaited thing, or a
     function that says it (called at the timeout, e.g. to name what was seen instead)."""
@@ -148,12 +156,6 @@ def wait_until(predicate, timeout_s, what):
 
 # The examples count of the run saved under `key` in the page's IndexedDB, or null: a function body
 # of `key`, for Playwright's evaluate and (tests/engines.py) every engine's driver.
-def first_evaluation(w, timeout_s=120):
-    """Wait for the page's first whole-test-set evaluation (its confusion matrix's caption)."""
-    caption = "() => { const c = document.querySelector('#confusion caption'); return c ? c.textContent : ''; }"
-    wait_until(lambda: '10,000 test images' in w.page.evaluate(caption), timeout_s, 'the first evaluation')
-
-
 SAVED_EXAMPLES = '''return new Promise((resolve) => {
         const open = indexedDB.open('live-cnn', 1);
         open.onsuccess = () => { const get = open.result.transaction('runs').objectStore('runs').get(key);

@@ -1,5 +1,6 @@
 """axe-core (npm, pinned, used by the tests only) finds no critical or serious violation of WCAG 2.2
-A and AA on the default page once its views are drawn, on an embed, and on every lesson."""
+A and AA on the default page once its views are drawn, on an embed, and on every lesson; the page
+and an embed in the dark theme too (the system's, and one a URL forces)."""
 import pytest
 
 import build
@@ -30,13 +31,16 @@ def checked(browser, base, axe_source):
     def violations(w):
         w.page.add_script_tag(content=axe_source)
         return w.page.evaluate(RUN, TAGS)
-    for go in training_pages(lambda size=(1280, 800): watched_in(browser, base, size, bypass_csp=True), base):
+    make = lambda size=(1280, 800), scheme='light': watched_in(browser, base, size, bypass_csp=True, color_scheme=scheme)
+    for go in training_pages(make, base):
         go.violations = violations
         yield go
 
 
-def test_the_default_page(checked):
-    w = checked('index.html')
+@pytest.mark.parametrize('scheme', ['light', 'dark'])
+def test_the_default_page(checked, scheme):
+    w = checked('index.html', scheme=scheme)
+    assert w.page.evaluate('getComputedStyle(document.documentElement).colorScheme') == scheme
     first_evaluation(w)
     w.page.locator('#confusion td.pick').first.click()
     wait_until(lambda: w.page.locator('#cell-list canvas').count() > 0, 10, "a cell's images")
@@ -45,8 +49,9 @@ def test_the_default_page(checked):
     assert not found, "\n".join(found)
 
 
-def test_an_embed(checked):
-    w = checked('index.html?embed=1&panels=charts,network', (960, 700))
+@pytest.mark.parametrize('theme', ['', '&theme=dark'])
+def test_an_embed(checked, theme):
+    w = checked(f'index.html?embed=1&panels=charts,network{theme}', (960, 700))
     w.show_layer('.layer[data-index="1"]', 'canvas[data-map="activations"]')
     found = checked.violations(w)
     assert not found, "\n".join(found)

@@ -46,6 +46,11 @@ def notes(w):
     return w.page.evaluate("() => Object.fromEntries([...document.querySelectorAll('#notes li')].map((li) => [li.dataset.note, li.textContent]))")
 
 
+def page_theme(w):
+    """The theme the page's URL forced (None: none) and the colour scheme in use."""
+    return tuple(w.page.evaluate("[document.documentElement.dataset.theme || null, getComputedStyle(document.documentElement).colorScheme]"))
+
+
 def state_of(frame):
     return frame.evaluate('document.documentElement.dataset.state')
 
@@ -53,7 +58,8 @@ def state_of(frame):
 def test_every_key_is_shown_and_written_back(open_page, site):
     fashion = 'fashion-mnist' in json.loads((site / 'data' / 'manifest.json').read_text())['datasets']
     keys = {'preset': 'mlp', 'seed': '3', 'method': 'adam', 'learning_rate': '0.002', 'momentum': '0.8',
-            'batch_size': '32', 'l1_decay': '0.0001', 'l2_decay': '0.0005', 'focus': 'test:123', 'refresh': '2'}
+            'batch_size': '32', 'l1_decay': '0.0001', 'l2_decay': '0.0005', 'focus': 'test:123', 'refresh': '2',
+            'theme': 'dark'}
     if fashion:
         keys['dataset'] = 'fashion-mnist'
     # The query string for some keys and the hash for others, as tools generate both.
@@ -71,6 +77,7 @@ def test_every_key_is_shown_and_written_back(open_page, site):
         assert page.input_value('[data-control="dataset"]') == 'fashion-mnist'
     wait_until(lambda: page.text_content('#focus-label').startswith('test image #123'), 20, 'the focused test image')
     assert page.text_content('[data-role="refresh-note"]') == 'views repaint every 2 s'
+    assert page_theme(w) == ('dark', 'dark')
     # refresh=2: the layer views repaint every 2 s, not ~12 times a second.
     repaints = page.evaluate('''() => new Promise((resolve) => { let n = 0;
         document.addEventListener('views-painted', () => { n += 1; });
@@ -98,7 +105,7 @@ BAD = {
     'preset': 'nope', 'dataset': 'cifar', 'seed': '-1', 'method': 'rmsprop', 'learning_rate': 'abc',
     'momentum': '2', 'batch_size': '5000', 'l1_decay': '-1', 'l2_decay': 'x', 'embed': '2',
     'layers': 'conv1;drop', 'show': 'nothing', 'focus': 'train:1', 'autoplay': 'yes', 'refresh': 'fast',
-    'start': 'later', 'zap': '1',
+    'start': 'later', 'theme': 'sepia', 'zap': '1',
     # Valid JSON that pycore rejects, exactly as the editor would.
     'spec': '[{"type":"input","out_sx":24,"out_sy":24,"out_depth":1},{"type":"conv","sx":30,"filters":2},'
             '{"type":"softmax","num_classes":10}]',
@@ -114,7 +121,8 @@ def test_bad_values_are_noted_and_the_defaults_run(open_page):
     for key, value in BAD.items():
         assert f'{key}={value[:77]}' in found[key], found[key]
     assert 'does not fit' in found['spec'] and 'no such preset' in found['preset'] and 'at most 1000' in found['batch_size']
-    assert 'bogus' in found['panels']
+    assert 'bogus' in found['panels'] and 'one of light, dark' in found['theme']
+    assert page_theme(w) == (None, 'light')      # the system's (Playwright's default: light)
     # The defaults run: the default net and trainer, every panel the URL named correctly, and the
     # address bar keeps only what the page uses.
     assert w.page.evaluate("[...document.querySelectorAll('[data-panel]')].map((p) => p.dataset.panel)") == ['stats', 'charts']

@@ -91,7 +91,7 @@ def legend_values(w, chart):
 
 def test_charts_read_out_values_on_hover_and_the_loss_goes_log(w):
     wait_until(lambda: int(w.page.get_attribute('#loss-chart', 'data-points') or 0) >= 3, 30, 'a few chart points')
-    canvas = w.page.locator('#loss-chart canvas')
+    canvas = w.page.locator('#loss-chart .u-wrap canvas')      # the plot (the legend's keys are canvases too)
     canvas.scroll_into_view_if_needed()                 # a mouse outside the viewport hovers nothing
     box = canvas.bounding_box()
     w.page.mouse.move(box['x'] + box['width'] * 0.6, box['y'] + box['height'] * 0.5)
@@ -103,7 +103,7 @@ def test_charts_read_out_values_on_hover_and_the_loss_goes_log(w):
     control(w, 'log-loss').check()
     wait_until(lambda: w.page.get_attribute('#loss-chart', 'data-scale') == 'log', 5, 'the log scale')
     assert 'logloss=1' in w.page.url
-    wait_until(lambda: canvas_ink(w, '#loss-chart canvas') > 500, 10, 'the log chart drawn')
+    wait_until(lambda: canvas_ink(w, '#loss-chart .u-wrap canvas') > 500, 10, 'the log chart drawn')
     control(w, 'log-loss').uncheck()
     wait_until(lambda: w.page.get_attribute('#loss-chart', 'data-scale') == 'linear', 5, 'back to linear')
     assert 'logloss' not in w.page.url

@@ -12,6 +12,13 @@
   meta.content += '&ios=' + (ios ? 1 : 0);
   var url = meta.content;
   var params = new URLSearchParams(location.search + '&' + location.hash.replace(/^#/, ''));
+  // The theme a URL forces, before the page is first painted (main.js applies state.js's reading of
+  // it with theme.js): a dark embed never flashes white on a black slide.
+  var theme = params.getAll('theme').pop();
+  if (theme === 'light' || theme === 'dark') {
+    document.documentElement.dataset.theme = theme;
+    document.querySelector('link[data-role="dark-theme"]').media = theme === 'dark' ? 'all' : 'not all';
+  }
   if (params.get('embed') === '1') return;
   var started = { worker: new Worker(url, { type: 'module' }), early: [] };
   started.worker.onmessage = started.worker.onerror = started.worker.onmessageerror = function (e) {

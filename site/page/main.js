@@ -20,6 +20,7 @@ import { keepOffline } from './offline.js';
 import * as pace from './pace.js';
 import { listRuns } from '../common/runstore.js';
 import { tabKeys } from './tabrun.js';
+import { applyTheme } from './theme.js';
 
 const PANEL_MODULES = { controls, stats, charts, network, lessons, predictions, evaluation, custom, files };
 const EMBED_PANELS = ['charts', 'network'];   // what an embed shows when its URL names no panels
@@ -35,6 +36,7 @@ const root = document.documentElement;
 const { values: url, notes: urlNotes } = readState(location.href);
 const framed = window.parent !== window;
 const embed = url.embed;
+applyTheme(url.theme);
 
 // The page's frame: embed mode drops the header and footer, puts the strip on top, and keeps only
 // the chosen panels (so nothing unused is built, painted or asked for).

@@ -121,6 +121,7 @@ export const KEYS = {
   logloss: { parse: flag, format: (v) => (v ? '1' : '0'), default: false, doc: '1 draws the loss on a log scale' },
   refresh: { parse: refreshRate, format: String, default: 'live', doc: 'live, seconds, or hold' },
   lesson: { parse: name, default: null, doc: 'the lesson to open' },
+  theme: { parse: oneOf(['light', 'dark']), default: null, doc: "light or dark; unset, the system's choice" },
 };
 // Keys the page itself uses that are not state (they are kept in links, never reported).
 const PASSTHROUGH = new Set(['stall']);

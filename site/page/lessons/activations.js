@@ -2,6 +2,7 @@
 // network being trained, copied once per activation (same weights, same batches), trained side by
 // side, with the loss curves and the test accuracy compared.
 import { Chart } from '../views/chart.js';
+import { colour } from '../theme.js';
 import { el } from '../views/viewstate.js';
 import { message } from '../panels/message.js';
 import { ELEMENTWISE, num, numberInput, para, scrolling } from './util.js';
@@ -10,11 +11,11 @@ export const id = 'activations';
 export const title = 'Activation functions, raced';
 export const question = 'Which activation function should I use: ReLU, sigmoid, tanh, ELU…? What changes when I swap it?';
 
-// pycore's names, defaults (lrelu's alpha 0.01, elu's 1) and a colour each.
+// pycore's names and defaults (lrelu's alpha 0.01, elu's 1); each is drawn in the theme's series
+// colour of its place, as the race's chart draws it.
 const FUNCTIONS = [
-  ['relu', 'ReLU', 0, '#1f6feb'], ['lrelu', 'leaky ReLU', 0.01, '#8250df'], ['elu', 'ELU', 1, '#2da44e'],
-  ['selu', 'SELU', 0, '#0a7f7a'], ['softplus', 'softplus', 0, '#bf8700'], ['sigmoid', 'sigmoid', 0, '#cf222e'],
-  ['tanh', 'tanh', 0, '#e16f24'],
+  ['relu', 'ReLU', 0], ['lrelu', 'leaky ReLU', 0.01], ['elu', 'ELU', 1], ['selu', 'SELU', 0],
+  ['softplus', 'softplus', 0], ['sigmoid', 'sigmoid', 0], ['tanh', 'tanh', 0],
 ];
 const SAMPLES = [-3, -1, -0.5, 0.5, 1, 3];     // where each curve's values are listed (and tested)
 const NOTES = {
@@ -27,17 +28,20 @@ const NOTES = {
   tanh: 'squashes to (−1, 1), centred on 0; slope 1 at 0 but it saturates like the sigmoid',
 };
 
-function plot(name, alpha, colour) {
-  const W = 150, H = 110, c = el('canvas', { width: W * 2, height: H * 2, class: 'lesson-plot', 'data-fn': name });
+// A function (solid) and its slope (dashed) from -4 to 4, on `c` (made when not given).
+function plot(name, alpha, ink, c = null) {
+  const W = 150, H = 110;
+  c = c || el('canvas', { width: W * 2, height: H * 2, class: 'lesson-plot', 'data-fn': name });
   c.style.width = `${W}px`;
   const g = c.getContext('2d');
-  g.scale(2, 2);
+  g.setTransform(2, 0, 0, 2, 0, 0);
+  g.clearRect(0, 0, W, H);
   const X = (v) => ((v + 4) / 8) * W, Y = (v) => H / 2 - (v / 4) * (H / 2) * 1.6;
-  g.strokeStyle = '#d0d7de'; g.lineWidth = 1;
+  g.strokeStyle = colour('grid'); g.lineWidth = 1; g.setLineDash([]);
   g.beginPath(); g.moveTo(0, Y(0)); g.lineTo(W, Y(0)); g.moveTo(X(0), 0); g.lineTo(X(0), H); g.stroke();
   const E = ELEMENTWISE[name];
   for (const [which, dash] of [['f', []], ['d', [4, 3]]]) {
-    g.strokeStyle = colour; g.lineWidth = 1.6; g.setLineDash(dash);
+    g.strokeStyle = ink; g.lineWidth = 1.6; g.setLineDash(dash);
     g.beginPath();
     for (let i = 0; i <= 160; i++) {
       const v = -4 + i / 20, o = E.f(v, alpha), y = which === 'f' ? o : E.d(v, o, alpha);
@@ -53,14 +57,17 @@ export function mount(root, ctx) {
     + 'conv and fc layers stacked together would still be one linear map. Each curve below is drawn solid, ', 'its slope dashed',
     ': backpropagation multiplies every gradient by that slope, so where it is near 0 the layers below learn little.'));
   const grid = el('div', { class: 'lesson-plots' });
-  for (const [name, label, alpha, colour] of FUNCTIONS) {
+  const plots = FUNCTIONS.map(([name, label, alpha], i) => {
     const E = ELEMENTWISE[name];
     const fig = el('figure', { 'data-activation': name });
     const values = SAMPLES.map((v) => { const o = E.f(v, alpha); return [v, o, E.d(v, o, alpha)]; });
     fig.dataset.samples = JSON.stringify(values);
-    fig.append(plot(name, alpha, colour), el('figcaption', {}, `${label}: ${E.text}`), el('p', { class: 'note' }, NOTES[name]));
+    const c = plot(name, alpha, colour(`series-${i + 1}`));
+    fig.append(c, el('figcaption', {}, `${label}: ${E.text}`), el('p', { class: 'note' }, NOTES[name]));
     grid.append(fig);
-  }
+    return c;
+  });
+  const redraw = () => FUNCTIONS.forEach(([name, , alpha], i) => plot(name, alpha, colour(`series-${i + 1}`), plots[i]));
   root.append(grid);
   root.append(para('Which one learns fastest here? ', 'Race them', ': the network being trained is copied seven times, '
     + 'each copy with another activation in place of its own, and all seven train on the same batches from the same start, '
@@ -75,7 +82,7 @@ export function mount(root, ctx) {
   const canvas = el('div', { class: 'lesson-chart chart', 'data-chart': 'race', role: 'img', 'aria-label': 'Loss of each copy against examples seen' });
   const results = el('div', { 'data-role': 'race-results' });
   root.append(controls, note, canvas, results);
-  const chart = new Chart(canvas, { yLabel: 'loss (mean over 200 examples)', aspect: 300 / 720, series: FUNCTIONS.map(([key, label, , color]) => ({ key, label, color })) });
+  const chart = new Chart(canvas, { yLabel: 'loss (mean over 200 examples)', aspect: 300 / 720, series: FUNCTIONS.map(([key, label]) => ({ key, label })) });
   chart.draw();
 
   start.addEventListener('click', async () => {
@@ -107,6 +114,7 @@ export function mount(root, ctx) {
   }
 
   return {
+    onTheme: redraw,
     onRace(msg) {
       if (msg.progress && msg.progress.kind !== 'activations') return;
       if (msg.error || msg.stopped) {

@@ -1,7 +1,7 @@
 // Lesson: two inputs side by side (a Fashion-MNIST pullover and a coat, or any two test images),
 // their conv1 and conv2 maps next to each other with the difference, and why the first layer's
 // maps look like the whole object rather than like edges.
-import { DIVERGING, GRAY } from '../views/colormap.js';
+import { GRAY, diverging } from '../views/colormap.js';
 import { createDrawPad } from '../views/drawpad.js';
 import { el } from '../views/viewstate.js';
 import { message } from '../panels/message.js';
@@ -17,7 +17,7 @@ const PAIRS = { 'fashion-mnist': [2, 4], mnist: [4, 9] };   // classes that look
 function mapCanvas(data, H, W, scale, signed) {
   const c = el('canvas', { width: W, height: H, class: 'lesson-map' });
   const g = c.getContext('2d'), img = g.createImageData(W, H), u32 = new Uint32Array(img.data.buffer);
-  const colours = signed ? DIVERGING : GRAY;
+  const colours = signed ? diverging() : GRAY;
   for (let i = 0; i < H * W; i++) {
     const t = signed ? (data[i] / scale + 1) / 2 : data[i] / scale;
     u32[i] = colours[Math.max(0, Math.min(255, Math.round(255 * t)))];
@@ -119,6 +119,7 @@ export function mount(root, ctx) {
   }
 
   return {
+    onTheme() { if (out.children.length) show(); },
     onNet(n) {
       net = n;
       convs = n.layers.map((L, i) => [L, i]).filter(([L]) => L.type === 'conv').slice(0, 2).map(([, i]) => i);

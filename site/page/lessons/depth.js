@@ -1,6 +1,7 @@
 // Lesson: a filter spans the full depth of its input. A conv2 filter is 5x5x8 because conv1 made 8
 // maps: all its slices, and at one output position the 8 dot products, their sum and the bias,
 // which is exactly the value conv2 holds there.
+import { GRAY, diverging } from '../views/colormap.js';
 import { el } from '../views/viewstate.js';
 import { para, scrolling } from './util.js';
 
@@ -11,16 +12,15 @@ export const question = 'Why is a filter of the second conv layer 5×5×8, and h
 const TEST_IMAGE = 0;         // the test image the arithmetic is shown on
 const REFRESH_MS = 3000;      // while training, recompute with the newest weights this often
 
-function tile(values, n, lo, hi, diverging) {
+// A slice or a map: signed values in the layer views' diverging colours (of the theme), others gray.
+function tile(values, n, lo, hi, signed) {
   const c = el('canvas', { width: n, height: n, class: 'lesson-tile' });
   const g = c.getContext('2d');
-  const img = g.createImageData(n, n);
-  const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+  const img = g.createImageData(n, n), u32 = new Uint32Array(img.data.buffer);
+  const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1, colours = signed ? diverging() : GRAY;
   values.forEach((v, i) => {
-    let r, gr, b;
-    if (diverging) { const t = v / m; r = t < 0 ? 255 + 255 * t : 255; b = t > 0 ? 255 - 255 * t : 255; gr = 255 - 255 * Math.abs(t); }
-    else { r = gr = b = hi > lo ? 255 * (v - lo) / (hi - lo) : 0; }
-    img.data.set([r, gr, b, 255], 4 * i);
+    const t = signed ? (v / m + 1) / 2 : hi > lo ? (v - lo) / (hi - lo) : 0;
+    u32[i] = colours[Math.max(0, Math.min(255, Math.round(255 * t)))];
   });
   g.putImageData(img, 0, 0);
   return c;
@@ -87,6 +87,7 @@ export function mount(root, ctx) {
   }
   pick.addEventListener('change', draw);
   return {
+    onTheme: draw,
     onNet(n) {
       net = n;
       const convs = n.layers.map((L, i) => [L, i]).filter(([L]) => L.type === 'conv');

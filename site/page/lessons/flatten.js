@@ -3,7 +3,8 @@
 // maps; and a race that shows the order is only a convention: the same network trained with those
 // inputs shuffled learns as well.
 import { Chart } from '../views/chart.js';
-import { DIVERGING, GRAY } from '../views/colormap.js';
+import { GRAY, diverging, pixel } from '../views/colormap.js';
+import { colour } from '../theme.js';
 import { el } from '../views/viewstate.js';
 import { message } from '../panels/message.js';
 import { num, numberInput, para, scrolling } from './util.js';
@@ -14,8 +15,8 @@ export const question = 'How does the last pool\'s 16×4×4 volume feed a fully 
 
 const CELL = 12;              // CSS px per value in the drawings
 const ROW = 64;               // values per line of the vector
-const RACERS = [['ordered', 'in pycore\'s order', '#1f6feb'], ['shuffled', 'shuffled, its own start', '#cf222e'],
-  ['moved', 'shuffled, the same start moved along', '#2da44e']];
+const RACERS = [['ordered', 'in pycore\'s order'], ['shuffled', 'shuffled, its own start'],
+  ['moved', 'shuffled, the same start moved along']];
 
 function cells(values, cols, signed, scale, mark = -1) {
   const rows = Math.ceil(values.length / cols);
@@ -23,8 +24,9 @@ function cells(values, cols, signed, scale, mark = -1) {
   c.style.width = `${cols * scale}px`; c.style.height = `${rows * scale}px`;
   const g = c.getContext('2d'), img = g.createImageData(cols, rows), u32 = new Uint32Array(img.data.buffer);
   const m = Math.max(1e-12, ...values.map(Math.abs));
+  const colours = signed ? diverging() : GRAY, marked = pixel(colour('highlight'));
   values.forEach((v, i) => {
-    u32[i] = i === mark ? 0xff00aaff : (signed ? DIVERGING : GRAY)[Math.round(255 * (signed ? (v / m + 1) / 2 : Math.max(0, v) / m))];
+    u32[i] = i === mark ? marked : colours[Math.round(255 * (signed ? (v / m + 1) / 2 : Math.max(0, v) / m))];
   });
   g.putImageData(img, 0, 0);
   return c;
@@ -60,8 +62,8 @@ export function mount(root, ctx) {
   const note = el('p', { class: 'message', 'data-message': 'lesson' });
   const canvas = el('div', { class: 'lesson-chart chart', 'data-chart': 'flatten-race', role: 'img', 'aria-label': 'Loss of each copy against examples seen' });
   const results = el('div', { 'data-role': 'flatten-results' });
-  root.append(controls, note, canvas, el('p', { class: 'note' }, 'Where the green curve hides the blue one, the two copies compute the same.'), results);
-  const chart = new Chart(canvas, { yLabel: 'loss (mean over 200 examples)', aspect: 280 / 720, series: RACERS.map(([key, label, color]) => ({ key, label, color })) });
+  root.append(controls, note, canvas, el('p', { class: 'note' }, 'Where the dotted curve (moved) lies on the solid one (ordered), the two copies compute the same.'), results);
+  const chart = new Chart(canvas, { yLabel: 'loss (mean over 200 examples)', aspect: 280 / 720, series: RACERS.map(([key, label]) => ({ key, label })) });
   chart.draw();
 
   let net = null, fc = -1, snap = null, picked = 0, asking = false;
@@ -120,6 +122,7 @@ export function mount(root, ctx) {
   });
 
   return {
+    onTheme: draw,
     onNet(n) {
       net = n;
       fc = n.layers.findIndex((L) => L.type === 'fc');

@@ -1,6 +1,7 @@
 // Lesson: how big is a layer's output? (N - F + 2P)/S + 1, on the seeds' 7x7 example, with sliders,
 // and on any conv or pool layer of the live network, where "Apply" trains the changed network.
 import { el } from '../views/viewstate.js';
+import { colour } from '../theme.js';
 import { message } from '../panels/message.js';
 import { numberInput, para, scrolling } from './util.js';
 
@@ -18,8 +19,9 @@ export function outputSize(N, F, S, P) {
 const shown = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
 const formula = (N, F, S, P) => `(${N} − ${F}${P ? ` + 2·${P}` : ''})/${S} + 1 = ${shown(outputSize(N, F, S, P).size)}`;
 
-// One row of the padded input with the window's positions along it: the cells a window covers
-// are blue, zero padding grey, and the cells no window reaches (when it does not fit) red.
+// One row of the padded input with the window's positions along it: the input's cells, the zero
+// padding marked 0, and the cells no window reaches (when it does not fit) marked × in the theme's
+// colour for a mistake; below, each position of the window, numbered.
 function drawGrid(canvas, N, F, S, P) {
   const W = N + 2 * P, { size } = outputSize(N, F, S, P);
   const positions = Math.max(0, Math.floor(size));
@@ -27,19 +29,24 @@ function drawGrid(canvas, N, F, S, P) {
   canvas.width = W * CELL; canvas.height = (rows + 1) * (CELL + 4);
   const g = canvas.getContext('2d');
   g.font = '11px system-ui, sans-serif';
+  g.textAlign = 'center';
   let covered = 0;
-  for (let x = 0; x < W; x++) {
-    g.fillStyle = x < P || x >= P + N ? '#afb8c1' : '#dde3e9';
-    g.fillRect(x * CELL + 1, 1, CELL - 2, CELL - 2);
-  }
   for (let k = 0; k < positions; k++) covered = Math.max(covered, k * S + F);
-  for (let x = covered; x < W; x++) { g.fillStyle = '#ffcecb'; g.fillRect(x * CELL + 1, 1, CELL - 2, CELL - 2); }
+  const cell = (x, fill, mark, ink) => {
+    g.fillStyle = fill; g.fillRect(x * CELL + 1, 1, CELL - 2, CELL - 2);
+    if (mark) { g.fillStyle = ink; g.fillText(mark, x * CELL + CELL / 2, CELL - 5); }
+  };
+  for (let x = 0; x < W; x++) {
+    if (x >= covered) cell(x, colour('bad-bg'), '×', colour('bad'));
+    else if (x < P || x >= P + N) cell(x, colour('line'), '0', colour('fg'));
+    else cell(x, colour('bar'));
+  }
   for (let k = 0; k < rows; k++) {
     const y = (k + 1) * (CELL + 4);
-    g.fillStyle = '#1f6feb';
+    g.fillStyle = colour('accent');
     g.fillRect(k * S * CELL + 1, y, F * CELL - 2, CELL - 4);
-    g.fillStyle = '#fff';
-    g.fillText(`${k + 1}`, k * S * CELL + 5, y + CELL - 8);
+    g.fillStyle = colour('panel');
+    g.fillText(`${k + 1}`, k * S * CELL + 9, y + CELL - 8);
   }
   return { leftover: W - covered };
 }
@@ -140,6 +147,7 @@ export function mount(root, ctx) {
     }
   });
   return {
+    onTheme: update,
     onNet(n) {
       net = n;
       const previous = pick.value;

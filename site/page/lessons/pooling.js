@@ -2,6 +2,7 @@
 // one window highlighted; how much it shrinks them; max against average pooling (a switch that
 // trains either); and a preset that downsamples with stride-2 convolutions instead.
 import { el } from '../views/viewstate.js';
+import { colour } from '../theme.js';
 import { message } from '../panels/message.js';
 import { num, para } from './util.js';
 
@@ -25,7 +26,7 @@ function drawMap(canvas, data, H, W, box) {
     g.fillStyle = `rgb(${c},${c},${c})`;
     g.fillRect(x * s, y * s, s, s);
   }
-  g.strokeStyle = '#ff3b30'; g.lineWidth = 2;
+  g.strokeStyle = colour('highlight'); g.lineWidth = 2;
   g.strokeRect(box.x * s + 1, box.y * s + 1, box.w * s - 2, box.h * s - 2);
   return s;
 }

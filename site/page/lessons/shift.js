@@ -93,7 +93,7 @@ export function mount(root, ctx) {
         const td = el('td', { 'data-dx': row.dx, 'data-probs': JSON.stringify(Array.from(p)) });
         const bar = el('span', { class: 'lesson-bar' });
         bar.style.width = `${Math.round(60 * p[label])}px`;
-        td.append(el('span', { class: top === label ? 'good' : 'bad' }, `says ${classes[top]} (${(100 * p[top]).toFixed(1)}%)`), el('br'),
+        td.append(el('span', { class: top === label ? 'good' : 'bad' }, `${top === label ? '✓' : '✗'} says ${classes[top]} (${(100 * p[top]).toFixed(1)}%)`), el('br'),
           bar, ` ${classes[label]}: ${(100 * p[label]).toFixed(1)}%`);
         tr.append(td);
       }

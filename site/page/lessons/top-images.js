@@ -3,6 +3,7 @@
 // the network trains: the way lecture slides show "images that maximise a unit's activation".
 import { GRAY } from '../views/colormap.js';
 import { el } from '../views/viewstate.js';
+import { colour } from '../theme.js';
 import { message } from '../panels/message.js';
 import { numberInput, para } from './util.js';
 
@@ -23,7 +24,7 @@ function picture(pixels, n, box) {
   g.imageSmoothingEnabled = false;
   g.drawImage(small, 0, 0, n * ZOOM, n * ZOOM);
   if (box) {
-    g.strokeStyle = '#ffaa00'; g.lineWidth = 2;
+    g.strokeStyle = colour('highlight'); g.lineWidth = 2;
     g.strokeRect(box.left * ZOOM + 1, box.top * ZOOM + 1, box.size * ZOOM - 2, box.size * ZOOM - 2);
   }
   return c;

@@ -2,7 +2,8 @@
 // arithmetic from the layer below (a conv's receptive field times its filter, a pool's window, an fc
 // neuron's largest contributions, an activation's formula) and its gradient, built the same way from
 // the layer above. Every number is recomputed here from what pycore holds, and compared with it.
-import { DIVERGING, GRAY } from '../views/colormap.js';
+import { GRAY, diverging } from '../views/colormap.js';
+import { colour } from '../theme.js';
 import { el, scrollSteady } from '../views/viewstate.js';
 import { ELEMENTWISE, numberInput, para, scrolling } from './util.js';
 
@@ -24,7 +25,7 @@ function tile(values, n, signed) {
   const g = c.getContext('2d'), img = g.createImageData(c.width, c.height), u32 = new Uint32Array(img.data.buffer);
   values.forEach((v, i) => {
     const t = !Number.isFinite(v) ? 0 : signed ? (v / m + 1) / 2 : Math.max(0, v) / m;
-    u32[i] = (signed ? DIVERGING : GRAY)[Math.max(0, Math.min(255, Math.round(255 * t)))];
+    u32[i] = (signed ? diverging() : GRAY)[Math.max(0, Math.min(255, Math.round(255 * t)))];
   });
   g.putImageData(img, 0, 0);
   return c;
@@ -273,7 +274,7 @@ export function mount(root, ctx) {
     const scale = Math.max(4, Math.floor(144 / Math.max(vector ? C : W, 1)));
     cv.style.width = `${(vector ? C : W) * scale}px`; cv.style.height = `${(vector ? 1 : H) * scale}px`;
     const g = cv.getContext('2d');
-    g.fillStyle = 'rgba(255, 170, 0, 0.85)';
+    g.fillStyle = colour('highlight');
     g.fillRect(vector ? c : x, vector ? 0 : y, 1, 1);
     cv.addEventListener('click', (e) => {
       const r = cv.getBoundingClientRect();
@@ -322,6 +323,7 @@ export function mount(root, ctx) {
   const middle = (i) => { const [, H, W] = net.layers[i].shape; return ravel(net.layers[i].shape, 0, H >> 1, W >> 1); };
   layerPick.addEventListener('change', () => choose(Number(layerPick.value), middle(Number(layerPick.value))));
   return {
+    onTheme: draw,
     /** A unit clicked in the network view: {layer, index}. */
     onUnit(u) {
       if (!net || u.layer >= net.layers.length) return;

@@ -6,13 +6,13 @@ import { chartData } from '../views/chartdata.js';
 const CHART_MS = 250;      // a chart redraws at most this often, times the device's slowness (pace.js)
 
 export function mount(root, ctx) {
+  // Each series has a colour and a dash of its own (chart.js): solid, dashed, dotted.
   const loss = new Chart(root.querySelector('[data-chart="loss"]'), { yLabel: 'loss', series: [
-    { key: 'loss', label: 'classification loss', color: '#1f6feb' },
-    { key: 'total', label: 'total (with weight decay)', color: '#bf8700' },
-    { key: 'rate', label: 'learning rate (right)', color: '#8250df', right: true }] });
+    { key: 'loss', label: 'classification loss' }, { key: 'total', label: 'total (with weight decay)' },
+    { key: 'rate', label: 'learning rate (right)', right: true }] });
   const accuracy = new Chart(root.querySelector('[data-chart="accuracy"]'), { yLabel: 'accuracy %', yRange: [0, 100],
-    format: (v) => v.toFixed(0), series: [{ key: 'train', label: 'training', color: '#1f6feb' },
-      { key: 'validation', label: 'validation', color: '#2da44e' }, { key: 'test', label: 'test', color: '#cf222e' }] });
+    format: (v) => v.toFixed(0), series: [{ key: 'train', label: 'training' }, { key: 'validation', label: 'validation' },
+      { key: 'test', label: 'test' }] });
   let drawn = -Infinity, next = 0;
   const data = chartData([{ chart: loss, title: 'Loss' }, { chart: accuracy, title: 'Accuracy' }], root.querySelector('.charts'));
   // Points are [examples, {series: value}]; a value not measured yet is null (the chart skips it).

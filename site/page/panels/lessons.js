@@ -13,6 +13,7 @@ import * as sparseMatrix from '../lessons/sparse-matrix.js';
 import * as topImages from '../lessons/top-images.js';
 import * as unitMath from '../lessons/unit-math.js';
 import { el, scrollSteady } from '../views/viewstate.js';
+import { onThemeChange } from '../theme.js';
 
 export const LESSONS = [outputSize, parameters, pooling, depth, flatten, sparseMatrix, compare, shift, topImages, activations, unitMath];
 
@@ -54,6 +55,7 @@ export function mount(root, ctx) {
     if (hooks.onUnit) hooks.onUnit(e.detail);
   });
   const forward = (name) => (...args) => { if (hooks[name]) hooks[name](...args); };
+  onThemeChange(forward('onTheme'));     // a lesson's drawings again, in the theme's colours
   return {
     onNet(...args) {
       last = args[3] ? args : [args[0], args[1], args[2], last[3]];

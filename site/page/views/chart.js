@@ -1,19 +1,27 @@
 // Line charts against examples seen, drawn by uPlot (vendored and hash-pinned by the build): ticks
 // at round values spaced by their labels' size, a log scale for the loss, a hover readout (the
 // legend shows the values under the pointer), a second scale on the right, and labelled marks.
+// Series differ by dash as well as by colour, and the legend draws each one's line as the plot does;
+// the colours are the theme's (theme.js), and the plot is made again when the theme changes.
 import uPlot from '../../vendor/uplot/uPlot.esm.js';
+import { colour, palette } from '../theme.js';
 
 const MAX_POINTS = 600;       // past this, neighbouring points are merged (averaged) in pairs
 const ASPECT = 220 / 560;     // plot height per width (option aspect), unless the page sizes the chart (--chart-fill: 1)
 const FONT = '11px system-ui, sans-serif';
-const INK = '#5b6570', GRID = '#e6e9ec', MARK = '#cf222e';
+// A series' dash by its place (CSS px, [] solid): solid, dashed, dotted, dash-dot, ... so that no two
+// lines of a chart are told apart by colour alone (red and green look alike to many).
+const DASHES = [[], [9, 4], [2, 3], [9, 3, 2, 3], [4, 4], [14, 4, 2, 4, 2, 4], [1, 5]];
+const LINE = 1.5;             // series width, CSS px
 
 export class Chart {
-  /** el: an empty element to draw in. series: [{key, label, color, right}] (right: against a scale
-   * of its own on the right, from 0, with rightFormat); yLabel: axis title; yRange: [lo, hi] fixed,
-   * or null to fit (from 0, or on a log scale); format: tick and readout text of a left value. */
+  /** el: an empty element to draw in. series: [{key, label, right}] (right: against a scale of its
+   * own on the right, from 0, with rightFormat), the i-th drawn in the theme's series-(i+1) colour
+   * and DASHES[i]; yLabel: axis title; yRange: [lo, hi] fixed, or null to fit (from 0, or on a log
+   * scale); format: tick and readout text of a left value. */
   constructor(el, { series, yLabel, yRange = null, format = null, rightFormat = (v) => Number(v.toPrecision(2)).toString(),
     log = false, aspect = ASPECT }) {
+    series = series.map((s, i) => ({ ...s, colour: `series-${i + 1}`, dash: DASHES[i % DASHES.length] }));
     Object.assign(this, { el, series, yLabel, yRange, format, rightFormat, log, aspect });
     this.points = [];         // [examples, {key: value}]
     this.marks = [];          // [examples, text]
@@ -52,6 +60,7 @@ export class Chart {
   }
 
   draw() {
+    if (this.plot && this.version !== palette.version) { this.plot.destroy(); this.plot = null; this.dirty = true; }
     if (!this.dirty || !this.el.clientWidth) return;    // hidden: drawn once it shows
     this.dirty = false;
     const { el, points } = this;
@@ -66,6 +75,8 @@ export class Chart {
     const data = this.columns();
     if (!this.plot) {
       this.plot = new uPlot(this.options(), data, el);
+      this.version = palette.version;
+      drawKeys(this.plot, this.series);
       this.resized = true;
     } else {
       this.plot.setData(data);
@@ -95,8 +106,9 @@ export class Chart {
   options() {
     const left = this.format || fmt;
     const text = (f) => (u, ticks) => ticks.map((v) => (v == null ? '' : f(v)));
-    const axis = { font: FONT, labelFont: FONT, stroke: INK, labelSize: 16, labelGap: 2,
-      grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID, width: 1, size: 4 } };
+    const grid = colour('grid');
+    const axis = { font: FONT, labelFont: FONT, stroke: colour('ink'), labelSize: 16, labelGap: 2,
+      grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1, size: 4 } };
     return {
       width: this.el.clientWidth, height: Math.round(this.el.clientWidth * this.aspect),
       scales: {
@@ -112,13 +124,13 @@ export class Chart {
       ],
       series: [
         { label: 'examples', value: (u, v) => (v == null ? '—' : Math.round(v).toLocaleString('en-US')) },
-        ...this.series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, scale: s.right ? 'right' : 'y',
-          dash: s.right ? [6, 3] : undefined, spanGaps: false, points: { show: false },
+        ...this.series.map((s) => ({ label: s.label, stroke: colour(s.colour), width: LINE, scale: s.right ? 'right' : 'y',
+          dash: s.dash, spanGaps: false, points: { show: false },
           value: (u, v) => (v == null ? '—' : s.right ? this.rightFormat(v) : left(v)) })),
       ],
-      legend: { live: true },
+      legend: { live: true, markers: { width: 0 } },     // drawKeys draws them
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-      hooks: { draw: [(u) => drawMarks(u, this.marks)] },
+      hooks: { draw: [(u) => drawMarks(u, this.marks, colour('bad'))] },
     };
   }
 }
@@ -133,12 +145,12 @@ function labelWidth(u, values) {
 }
 
 // Labelled dashed vertical lines (a divergence, a rollback), on staggered rows so close ones stay legible.
-function drawMarks(u, marks) {
+function drawMarks(u, marks, ink) {
   const { ctx } = u;
   const [x0, x1] = [u.scales.x.min, u.scales.x.max];
   const { top, height, left, width } = u.bbox;
   ctx.save();
-  ctx.strokeStyle = MARK; ctx.fillStyle = MARK; ctx.setLineDash([4, 3]); ctx.lineWidth = devicePixelRatio;
+  ctx.strokeStyle = ink; ctx.fillStyle = ink; ctx.setLineDash([4, 3]); ctx.lineWidth = devicePixelRatio;
   ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`; ctx.textAlign = 'left';
   marks.forEach(([x, text], i) => {
     if (!(x >= x0 && x <= x1)) return;
@@ -148,6 +160,24 @@ function drawMarks(u, marks) {
     ctx.fillText(text, Math.min(px + 3 * devicePixelRatio, left + width - w), top + (10 + 12 * (i % 3)) * devicePixelRatio);
   });
   ctx.restore();
+}
+
+// The legend's key of each series: a short stretch of its line, in its colour and dash, as drawn.
+const KEY = { w: 28, h: 10 };
+function drawKeys(u, series) {
+  const dpr = Math.max(1, Math.ceil(window.devicePixelRatio || 1));
+  u.root.querySelectorAll('.u-legend .u-series').forEach((row, i) => {
+    const s = series[i - 1], marker = row.querySelector('.u-marker');
+    if (!s || !marker) return;
+    const c = Object.assign(document.createElement('canvas'), { width: KEY.w * dpr, height: KEY.h * dpr });
+    c.style.width = `${KEY.w}px`; c.style.height = `${KEY.h}px`;
+    c.dataset.dash = s.dash.join(',');
+    const g = c.getContext('2d');
+    g.scale(dpr, dpr);
+    g.strokeStyle = colour(s.colour); g.lineWidth = LINE + 0.5; g.setLineDash(s.dash);
+    g.beginPath(); g.moveTo(0, KEY.h / 2); g.lineTo(KEY.w, KEY.h / 2); g.stroke();
+    marker.replaceChildren(c);
+  });
 }
 
 // The top of a linear scale from 0: a little above the largest value, at a round number.

@@ -1,7 +1,8 @@
 // Painting the layer views from a snapshot, in place (one canvas pixel per value, scaled up by
 // CSS), the colour-range control, and the class names on the loss layers' bars.
 
-import { DIVERGING, GRAY, NAN_COLOR, drawLegend, toRange } from './colormap.js';
+import { GRAY, NAN_COLOR, diverging, drawLegend, toRange } from './colormap.js';
+import { onThemeChange } from '../theme.js';
 import { renderTooltip } from './tooltip.js';
 import { clamp, el, fmt, setText, state } from './viewstate.js';
 
@@ -67,7 +68,7 @@ function scanPart(part, data) {
 }
 
 function drawRow(row, d, shared) {
-  const colours = row.gray ? GRAY : DIVERGING;
+  const colours = row.gray ? GRAY : diverging();
   let lo = Infinity, hi = -Infinity;
   for (const part of row.parts) {
     const data = (part.key ? d[part.key] : d).data;
@@ -172,6 +173,9 @@ export function drawSnapshot(views, snapshot, from = 0, budgetMs = Infinity, max
   if (state.hover && next === rows.length) renderTooltip();
   return next;
 }
+
+// Another theme: the last snapshot again, in its colours (a paused run sends no new one).
+onThemeChange(() => { if (state.snapshot) drawSnapshot(state.views, state.snapshot); });
 
 /** Colour range of every map: 'map' (each map its own), 'layer' (one per layer and quantity)
  * or 'global' (one per quantity over all layers). Redraws the last snapshot at once. */

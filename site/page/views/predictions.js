@@ -21,16 +21,22 @@ function digit(image, index, onPick, title) {
   return c;
 }
 
-/** Cards: the image and the top-3 classes as bars (green when it is the true class). Cards are
- * replaced in place, so their number stays bounded by the number asked for. */
+/** Cards: the image and the top-3 classes as bars, the true class's marked ✓ (and solid green, the
+ * others hatched red: style.css). Cards are replaced in place, so their number stays bounded by the
+ * number asked for. */
 export function renderCards(container, cards, classes, onPick) {
   container.replaceChildren(...cards.map((card) => {
     const box = el('div', { class: 'card', 'data-index': card.index });
     box.append(digit(card.image, card.index, onPick, `test image #${card.index}, true class ${classes[card.label]}`));
     const bars = el('div', { class: 'bars' });
     for (const [cls, p] of card.top) {
-      const row = el('div', { class: `bar ${cls === card.label ? 'right' : 'wrong'}` });
-      row.append(el('span', { class: 'name' }, classes[cls]), fill(p),
+      const right = cls === card.label;
+      const row = el('div', { class: `bar ${right ? 'right' : 'wrong'}` });
+      const name = el('span', { class: 'name' });
+      if (right) name.append(el('span', { 'aria-hidden': 'true' }, '✓ '));
+      name.append(classes[cls]);
+      if (right) name.append(el('span', { class: 'visually-hidden' }, ' (true class)'));
+      row.append(name, fill(p),
         el('span', { class: 'value' }, `${(100 * p).toFixed(0)}%`));
       bars.append(row);
     }
@@ -70,8 +76,9 @@ export function renderConfusion(table, result, onCell) {
     tr.append(el('th', { scope: 'row' }, classes[i]));
     row.forEach((n, j) => {
       const td = el('td', { 'data-true': i, 'data-pred': j, class: i === j ? 'diag' : 'off' }, n ? '' : '0');
-      // Red up to 0.68 opaque: the figures keep 4.5:1 on the darkest cell (4.2 at 0.82, white or dark).
-      if (i !== j && n) td.style.background = `rgba(207, 34, 46, ${(0.12 + 0.56 * n / max).toFixed(2)})`;
+      // The theme's red (--heat, style.css) up to 0.68 opaque: the figures keep 4.5:1 on the darkest
+      // cell in either theme (4.85 light, 4.69 dark). The count is written in the cell as well.
+      if (i !== j && n) td.style.setProperty('--heat-alpha', (0.12 + 0.56 * n / max).toFixed(2));
       if (n) {   // a button, so that a keyboard lists the cell's images too
         const b = el('button', { type: 'button', class: 'cell', 'data-control': 'confusion-cell',
                                  'aria-label': `${n} images of ${classes[i]} predicted as ${classes[j]}: list them` }, String(n));
